@@ -1,0 +1,15 @@
+"""The two SOFT-FLOW tasks as Gymnasium envs, registered under the `softflow_bench/` namespace."""
+
+import gymnasium as gym
+
+#: Short names used on the command line -> registered Gymnasium ids.
+ENV_IDS = {
+    "cube_pronation": "softflow_bench/CubePronation-v0",
+}
+
+if ENV_IDS["cube_pronation"] not in gym.registry:
+    gym.register(
+        id=ENV_IDS["cube_pronation"],
+        entry_point="softflow_bench.envs.cube_pronation:CubePronationEnv",
+        max_episode_steps=None,  # the env truncates itself at CubeTaskConfig.episode_steps
+    )
