@@ -117,7 +117,8 @@ def build_model(cfg: CubeTaskConfig = CubeTaskConfig()) -> mujoco.MjModel:
             type=mujoco.mjtGeom.mjGEOM_BOX, pos=pos, size=size, rgba=[*colours[i], 1],
             contype=0, conaffinity=0, mass=0, group=2,
         )
-    spec.worldbody.add_camera(name="below", pos=[0.18, -0.22, 0.12], xyaxes=[0.77, 0.64, 0, -0.25, 0.3, 0.92])
+    spec.worldbody.add_camera(name="below", pos=[0.16, -0.2, 0.17],
+                              mode=mujoco.mjtCamLight.mjCAMLIGHT_TARGETBODY, targetbody="cube")
     return spec.compile()
 
 

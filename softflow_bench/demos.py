@@ -48,34 +48,54 @@ def make_expert(env_name: str, env, rng: np.random.Generator):
     raise ValueError(f"no expert for env {env_name!r}; choose one of {sorted(ENV_IDS)}")
 
 
+def rollout_expert(env_name: str, env, seed: int, frames: list | None = None):
+    """One expert episode from reset(seed). Returns a Minari EpisodeBuffer and the expert's mode."""
+    from minari.data_collector import EpisodeBuffer
+
+    expert = make_expert(env_name, env, np.random.default_rng(seed))
+    mode = expert.reset()
+    obs, info = env.reset(seed=seed)
+    observations, actions, rewards, terms, truncs = [obs], [], [], [], []
+    infos = {k: [v] for k, v in info.items()}
+    while True:
+        action = expert.act()
+        obs, reward, terminated, truncated, info = env.step(action)
+        for lst, v in zip((observations, actions, rewards, terms, truncs), (obs, action, reward, terminated, truncated)):
+            lst.append(v)
+        for k, v in info.items():
+            infos[k].append(v)
+        if frames is not None:
+            frames.append(env.render())
+        if terminated or truncated:
+            break
+    buffer = EpisodeBuffer(
+        seed=seed, observations=np.stack(observations), actions=np.stack(actions),
+        rewards=np.array(rewards), terminations=np.array(terms), truncations=np.array(truncs),
+        infos={k: np.array(v) for k, v in infos.items()},
+    )
+    return buffer, mode, info
+
+
 def collect(env_name: str, episodes: int, seed: int, video: str | None = None, progress: bool = True):
     """Roll out the expert and write the Minari dataset. Returns it."""
     minari = _minari()
-    env = minari.DataCollector(gym.make(ENV_IDS[env_name]), record_infos=True)
-    successes, turns, modes, frames = [], [], [], []
-    render_env = gym.make(ENV_IDS[env_name], render_mode="rgb_array") if video else None
+    env = gym.make(ENV_IDS[env_name], render_mode="rgb_array" if video else None)
+    buffers, successes, turns, modes, frames = [], [], [], [], []
     for i in trange(episodes, desc=f"demos {env_name}", disable=not progress):
-        rng = np.random.default_rng(seed + i)
-        expert = make_expert(env_name, env, rng)
-        modes.append(expert.reset())
-        env.reset(seed=seed + i)
-        while True:
-            _, _, terminated, truncated, info = env.step(expert.act())
-            if i == 0 and render_env is not None:
-                render_env.unwrapped.data.qpos[:] = env.unwrapped.data.qpos  # mirror state for frames
-                import mujoco
-
-                mujoco.mj_forward(render_env.unwrapped.model, render_env.unwrapped.data)
-                frames.append(render_env.render())
-            if terminated or truncated:
-                break
+        buffer, mode, info = rollout_expert(env_name, env, seed + i, frames if (video and i == 0) else None)
+        buffers.append(buffer)
+        modes.append(mode)
         successes.append(bool(info["success"]))
         turns.append(float(info.get("turns", 0.0)))
     rate = float(np.mean(successes))
-    dataset = env.create_dataset(
+    dataset = minari.create_dataset_from_buffers(
         dataset_id=dataset_id(env_name, episodes, seed),
+        buffer=buffers,
+        env=env,
+        eval_env=ENV_IDS[env_name],
         algorithm_name=f"scripted expert {EXPERT_VERSION}",
         author="softflow-bench",
+        author_email="softflow-bench@users.noreply.github.com",
         code_permalink="softflow_bench/demos.py",
         description=f"Scripted multimodal expert on {ENV_IDS[env_name]}; episode i uses seed {seed}+i.",
     )
@@ -99,6 +119,8 @@ def load_dataset(env_name: str, episodes: int, seed: int):
     did = dataset_id(env_name, episodes, seed)
     try:
         dataset = minari.load_dataset(did)
+        if dataset.total_episodes > 0:  # open the data file itself, not only the metadata
+            next(iter(dataset.iterate_episodes([0])))
     except Exception as exc:  # minari raises several types for missing/corrupt files
         raise DatasetError(f"cannot read dataset {did!r}: {exc}") from exc
     check_dataset(dataset, env_name)

@@ -5,7 +5,9 @@ interpolation. The parameters come from `softflow_bench.tools.tune_cube_gait` (c
 search in the real env) and live in assets/cube_gaits.json. Two gaits move different fingers:
 `thumb_index` and `thumb_fingers`; each episode draws one, which makes the demonstrations
 multimodal. Feedback: when the cube drifts from where the grasp holds it, the gait pauses and the
-hand returns to the start grasp until the cube settles, then resumes.
+hand returns to the start grasp until the cube settles, then resumes; once the cube has turned
+`secure_turns`, the expert stops gaiting and holds (it secures the goal rather than risking a
+drop, which leaves the rest of the episode's rotation for fine-tuning to find).
 """
 
 from __future__ import annotations
@@ -73,12 +75,13 @@ class CubeExpert:
     """
 
     def __init__(self, env, rng: np.random.Generator, gaits: dict[str, Gait] | None = None,
-                 action_noise: float = 0.05, drift_limit: float = 0.012):
+                 action_noise: float = 0.02, drift_limit: float = 0.012, secure_turns: float = 0.3):
         self.env = env.unwrapped
         self.rng = rng
         self.gaits = gaits or load_gaits()
         self.action_noise = action_noise
         self.drift_limit = drift_limit
+        self.secure_turns = secure_turns
 
     def reset(self, mode: str | None = None) -> str:
         self.mode = mode or str(self.rng.choice(sorted(self.gaits)))
@@ -88,8 +91,9 @@ class CubeExpert:
     def act(self) -> np.ndarray:
         env = self.env
         drift = np.linalg.norm(env._cube_in_palm()[0] - env._start_offset)
-        if drift > self.drift_limit:
-            q = env._grasp  # hold still and let the grasp re-centre the cube
+        if drift > self.drift_limit or env.turns >= self.secure_turns:
+            # Hold the start grasp: let it re-centre a drifting cube, or keep a secured gain.
+            q = env._grasp
         else:
             q = self.gaits[self.mode].targets(env._grasp, self.gait_time, env._ranges)
             self.gait_time += 1.0 / env.cfg.control_hz

@@ -4,7 +4,7 @@
     python -m softflow_bench.tools.tune_cube_gait --gait thumb_fingers --seed 1 --iters 15
 
 Each writes its best gait into assets/cube_gaits.json (merging with the other gait). Score of a
-gait: net turns (rad) over 6 s from two seeded resets, minus 1.5 for each drop. The expert is the
+gait: net turns (rad) over 6 s averaged over seeded resets, minus 1.5 for each drop. The expert is the
 gait played closed-loop (softflow_bench.experts.cube); the demos command measures its success.
 """
 
@@ -44,6 +44,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--iters", type=int, default=15)
     p.add_argument("--population", type=int, default=40)
+    p.add_argument("--eval-seeds", type=int, default=2, help="resets (seeds 0..N-1) each gait is scored on")
     args = p.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
@@ -54,7 +55,7 @@ def main(argv=None) -> None:
     best_score, best = -np.inf, mean
     for it in (bar := trange(args.iters, desc=f"CEM {args.gait}")):
         pop = mean + std * rng.standard_normal((args.population, dim))
-        scores = np.array([gait_score(env, Gait.from_vector(args.gait, th)) for th in pop])
+        scores = np.array([gait_score(env, Gait.from_vector(args.gait, th), range(args.eval_seeds)) for th in pop])
         elite = pop[np.argsort(scores)[-8:]]
         mean = 0.7 * elite.mean(0) + 0.3 * mean
         std = 0.7 * elite.std(0) + 0.24 * std
@@ -68,7 +69,7 @@ def main(argv=None) -> None:
         "offsets": gait.offsets.round(4).tolist(), "period": round(gait.period, 4),
         "score": round(best_score, 3),
         "command": f"python -m softflow_bench.tools.tune_cube_gait --gait {args.gait} --seed {args.seed} "
-                   f"--iters {args.iters} --population {args.population}",
+                   f"--iters {args.iters} --population {args.population} --eval-seeds {args.eval_seeds}",
     }
     GAITS_FILE.write_text(json.dumps(data, indent=1) + "\n")
     print(f"best score {best_score:.3f} rad; wrote {GAITS_FILE}")

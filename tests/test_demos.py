@@ -1,0 +1,57 @@
+"""Demonstrations: a real Minari dataset through the real CLI, reproducibility, refusal of bad data."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from softflow_bench import demos
+
+
+def test_cli_writes_a_dataset_and_reports_the_success_rate(tmp_path):
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"))
+    cmd = [sys.executable, "-m", "softflow_bench.demos", "--env", "cube_pronation", "--episodes", "2", "--seed", "7"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    assert "wrote softflow_bench/cube_pronation/expert-n2-s7-v0" in out.stdout
+    assert "expert success rate:" in out.stdout
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    assert "loaded cached" in again.stdout  # cached, not regenerated
+
+
+def test_dataset_is_reproducible_from_its_seed():
+    ds = demos.collect("cube_pronation", episodes=2, seed=11, progress=False)
+    meta = ds.storage.metadata
+    assert meta["softflow_env"] == "cube_pronation" and meta["softflow_seed"] == 11
+    first = next(iter(ds.iterate_episodes([0])))
+    import gymnasium as gym
+
+    env = gym.make("softflow_bench/CubePronation-v0")
+    buffer, _, _ = demos.rollout_expert("cube_pronation", env, 11)
+    np.testing.assert_array_equal(first.observations, buffer.observations)
+    np.testing.assert_array_equal(first.actions, buffer.actions)
+    assert first.actions.shape[1] == 17 and first.observations.shape[1] == 60
+
+
+def test_mismatched_dataset_is_refused():
+    ds = demos.collect("cube_pronation", episodes=1, seed=0, progress=False)
+    ds.storage.update_metadata({"softflow_env": "scissors_tape"})
+    with pytest.raises(demos.DatasetError, match="recorded on 'scissors_tape'"):
+        demos.load_dataset("cube_pronation", 1, 0)
+
+
+def test_corrupt_dataset_is_refused_with_a_clear_error(tmp_path):
+    demos.collect("cube_pronation", episodes=1, seed=1, progress=False)
+    data_file = next(p for p in (tmp_path / "minari").rglob("*.hdf5"))
+    data_file.write_bytes(b"not an hdf5 file")
+    with pytest.raises(demos.DatasetError, match="cannot read dataset"):
+        demos.load_dataset("cube_pronation", 1, 1)
+
+
+def test_bad_arguments_exit_nonzero_and_write_nothing(tmp_path):
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"))
+    for bad in (["--env", "no_such_env"], ["--env", "cube_pronation", "--episodes", "0"]):
+        out = subprocess.run([sys.executable, "-m", "softflow_bench.demos", *bad], env=env, capture_output=True, text=True)
+        assert out.returncode != 0 and "error" in out.stderr.lower()
+    assert not (tmp_path / "minari").exists()
