@@ -117,6 +117,17 @@ def build_model(cfg: CubeTaskConfig = CubeTaskConfig()) -> mujoco.MjModel:
             type=mujoco.mjtGeom.mjGEOM_BOX, pos=pos, size=size, rgba=[*colours[i], 1],
             contype=0, conaffinity=0, mass=0, group=2,
         )
+    # Measurements the task reads every step, computed in C inside mj_step (cheaper than Python).
+    X, G, SC = mujoco.mjtObj.mjOBJ_XBODY, mujoco.mjtObj.mjOBJ_GEOM, mujoco.mjtSensor
+    spec.add_sensor(name="cube_pos_palm", type=SC.mjSENS_FRAMEPOS, objtype=X, objname="cube",
+                    reftype=X, refname="right_palm")
+    spec.add_sensor(name="cube_quat_palm", type=SC.mjSENS_FRAMEQUAT, objtype=X, objname="cube",
+                    reftype=X, refname="right_palm")
+    spec.add_sensor(name="cube_quat", type=SC.mjSENS_FRAMEQUAT, objtype=X, objname="cube")
+    spec.add_sensor(name="cube_z", type=SC.mjSENS_FRAMEPOS, objtype=X, objname="cube")
+    # 1 while any geom of the hand (the tower's subtree) touches the cube
+    spec.add_sensor(name="hand_contact", type=SC.mjSENS_CONTACT, objtype=G, objname="cube",
+                    reftype=X, refname="right_tower", intprm=[1, 0, 1])
     spec.worldbody.add_camera(name="below", pos=[0.16, -0.2, 0.17],
                               mode=mujoco.mjtCamLight.mjCAMLIGHT_TARGETBODY, targetbody="cube")
     return spec.compile()
@@ -181,11 +192,12 @@ class CubePronationEnv(gym.Env):
         cube_jnt = m.joint("cube")
         self._cube_q = slice(cube_jnt.qposadr[0], cube_jnt.qposadr[0] + 7)
         self._cube_v = slice(cube_jnt.dofadr[0], cube_jnt.dofadr[0] + 6)
-        self._cube_geom = m.geom("cube").id
-        self._cube_body = m.body("cube").id
-        self._palm_body = m.body("right_palm").id
-        tower = m.body("right_tower").id
-        self._hand_geom = np.isin(m.geom_bodyid, [b for b in range(m.nbody) if m.body_rootid[b] == tower])
+        def sensor(name):
+            adr, dim = m.sensor(name).adr[0], m.sensor(name).dim[0]
+            return slice(adr, adr + dim)
+
+        self._s_pos, self._s_qpalm, self._s_quat = sensor("cube_pos_palm"), sensor("cube_quat_palm"), sensor("cube_quat")
+        self._s_z, self._s_contact = sensor("cube_z").stop - 1, sensor("hand_contact").start
         self._grasp = self._ref.copy()
         for joint_id, q in START_GRASP.items():
             self._grasp[hand.JOINT_IDS.index(joint_id)] = q
@@ -218,9 +230,9 @@ class CubePronationEnv(gym.Env):
         d.ctrl[:] = grasp
         mujoco.mj_step(m, d, nstep=50)
 
-        self._start_z = float(d.xpos[self._cube_body][2])
-        self._start_offset = self._cube_in_palm()[0]
-        self._prev_quat = d.qpos[self._cube_q][3:].copy()
+        self._start_z = float(d.sensordata[self._s_z])
+        self._start_offset = d.sensordata[self._s_pos].copy()
+        self._prev_quat = d.sensordata[self._s_quat].copy()
         self._prev_action = hand.normalize(grasp, self._ranges).astype(np.float32)
         self._turns = 0.0
         self._no_contact = 0
@@ -237,14 +249,15 @@ class CubePronationEnv(gym.Env):
         mujoco.mj_step(m, d, nstep=self.substeps)
         self._steps += 1
 
-        quat = d.qpos[self._cube_q][3:].copy()
+        sensors = d.sensordata
+        quat = sensors[self._s_quat].copy()
         dyaw = yaw_increment(self._prev_quat, quat)
         self._prev_quat = quat
         self._turns += dyaw / (2 * np.pi)
-        self._no_contact = 0 if self._hand_touches_cube() else self._no_contact + 1
-        dropped = is_dropped(float(d.xpos[self._cube_body][2]), self._start_z, self._no_contact, cfg)
-        power = float(np.abs(d.actuator_force @ d.qvel[self._vadr]))
-        offset_error = float(np.linalg.norm(self._cube_in_palm()[0] - self._start_offset))
+        self._no_contact = 0 if sensors[self._s_contact] > 0 else self._no_contact + 1
+        dropped = is_dropped(float(sensors[self._s_z]), self._start_z, self._no_contact, cfg)
+        power = abs(float(d.actuator_force @ d.qvel[self._vadr]))
+        offset_error = float(np.sqrt(((sensors[self._s_pos] - self._start_offset) ** 2).sum()))
         reward = task_reward(dyaw, action, self._prev_action, power, offset_error, dropped, cfg)
         self._prev_action = action
         truncated = self._steps >= cfg.episode_steps and not dropped
@@ -268,27 +281,17 @@ class CubePronationEnv(gym.Env):
     def turns(self) -> float:
         return self._turns
 
-    def _hand_touches_cube(self) -> bool:
-        n = self.data.ncon
-        if n == 0:
-            return False
-        geoms = self.data.contact.geom[:n]
-        with_cube = (geoms == self._cube_geom).any(axis=1)
-        other = np.where(geoms[:, 0] == self._cube_geom, geoms[:, 1], geoms[:, 0])
-        return bool(np.any(with_cube & self._hand_geom[other]))
-
     def _cube_in_palm(self) -> tuple[np.ndarray, np.ndarray]:
-        d = self.data
-        palm_r = d.xmat[self._palm_body].reshape(3, 3)
-        rel_pos = palm_r.T @ (d.xpos[self._cube_body] - d.xpos[self._palm_body])
-        rel_rot = palm_r.T @ d.xmat[self._cube_body].reshape(3, 3)
-        return rel_pos, rel_rot
+        """Cube position (m) and rotation matrix in the palm frame (from sensors)."""
+        rot = np.empty(9)
+        mujoco.mju_quat2Mat(rot, self.data.sensordata[self._s_qpalm])
+        return self.data.sensordata[self._s_pos].copy(), rot.reshape(3, 3)
 
     def _obs(self) -> np.ndarray:
         d = self.data
         rel_pos, rel_rot = self._cube_in_palm()
-        parts = [d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, rel_pos, rel_rot[:, :2].T.ravel()]
-        obs = np.concatenate(parts).astype(np.float32)
+        obs = np.concatenate([d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, rel_pos,
+                              rel_rot[:, :2].T.ravel()]).astype(np.float32)
         if self.cfg.obs_noise > 0:
             noise = self.np_random.normal(0.0, self.cfg.obs_noise, OBS_DIM).astype(np.float32)
             noise[2 * hand.NUM_JOINTS:3 * hand.NUM_JOINTS] = 0.0  # prev_action is known exactly

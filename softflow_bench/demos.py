@@ -36,8 +36,22 @@ def _minari():
     return minari
 
 
+def expert_fingerprint(env_name: str) -> str:
+    """Short hash of what defines the expert (its code and tuned data), part of the cache key."""
+    import hashlib
+    from importlib import resources
+
+    from softflow_bench.experts import cube
+
+    if env_name != "cube_pronation":
+        raise ValueError(f"no expert for env {env_name!r}; choose one of {sorted(ENV_IDS)}")
+    h = hashlib.sha256(Path(cube.__file__).read_bytes())
+    h.update(resources.files("softflow_bench.assets").joinpath("cube_gaits.json").read_bytes())
+    return h.hexdigest()[:8]
+
+
 def dataset_id(env_name: str, episodes: int, seed: int) -> str:
-    return f"softflow_bench/{env_name}/expert-n{episodes}-s{seed}-v0"
+    return f"softflow_bench/{env_name}/expert{expert_fingerprint(env_name)}-n{episodes}-s{seed}-v0"
 
 
 def make_expert(env_name: str, env, rng: np.random.Generator):
@@ -101,7 +115,7 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
     )
     # Minari keeps free-form metadata on the dataset's storage.
     dataset.storage.update_metadata({
-        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": EXPERT_VERSION,
+        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERT_VERSION}-{expert_fingerprint(env_name)}",
         "softflow_seed": seed, "softflow_episodes": episodes, "softflow_success_rate": rate,
         "softflow_turns_mean": float(np.mean(turns)), "softflow_modes": ",".join(modes),
     })

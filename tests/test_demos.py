@@ -14,7 +14,7 @@ def test_cli_writes_a_dataset_and_reports_the_success_rate(tmp_path):
     env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"))
     cmd = [sys.executable, "-m", "softflow_bench.demos", "--env", "cube_pronation", "--episodes", "2", "--seed", "7"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-    assert "wrote softflow_bench/cube_pronation/expert-n2-s7-v0" in out.stdout
+    assert f"wrote {demos.dataset_id('cube_pronation', 2, 7)}" in out.stdout
     assert "expert success rate:" in out.stdout
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     assert "loaded cached" in again.stdout  # cached, not regenerated

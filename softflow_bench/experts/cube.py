@@ -75,7 +75,7 @@ class CubeExpert:
     """
 
     def __init__(self, env, rng: np.random.Generator, gaits: dict[str, Gait] | None = None,
-                 action_noise: float = 0.02, drift_limit: float = 0.012, secure_turns: float = 0.3):
+                 action_noise: float = 0.01, drift_limit: float = 0.012, secure_turns: float = 0.3):
         self.env = env.unwrapped
         self.rng = rng
         self.gaits = gaits or load_gaits()
