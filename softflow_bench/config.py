@@ -1,0 +1,172 @@
+"""Run configuration: one typed dataclass, a docstring per field, budgets set by tiers.
+
+Every field can be overridden on the command line (`--field value`, `--flag/--no-flag`). The
+fully resolved config is saved with each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class RunConfig:
+    # ---- what to run ----------------------------------------------------------------------
+    algo: str = "softflow"
+    """Algorithm (softflow)."""
+    env: str = "cube_pronation"
+    """Task short name (cube_pronation) or any registered Gymnasium id with Box spaces."""
+    seed: int = 0
+    """Seed for networks, sampling and online episode resets."""
+    tier: str = "quick"
+    """Budget preset: smoke (seconds, tests/CI), quick (<= ~15 min on 2 cores), paper."""
+    out: str = ""
+    """Output directory; default results/runs/<env>/<algo>/seed<N>."""
+    device: str = "auto"
+    """auto (CUDA when present), cpu or cuda."""
+    resume: bool = False
+    """Continue from the last checkpoint in `out`, with the replay buffer."""
+    video: bool = False
+    """Write an mp4 of one evaluation episode at the end."""
+    threads: int = 0
+    """torch CPU threads (0: torch's default). 1 makes runs bit-reproducible."""
+
+    # ---- data ---------------------------------------------------------------------------
+    demo_episodes: int = 100
+    """Expert episodes in the offline dataset (generated and cached if missing); 0: none."""
+    demo_seed: int = 0
+    """Seed of the offline dataset."""
+
+    # ---- method (defaults from ../shared/method.md) ----------------------------------------
+    chunk: int = 10
+    """H: actions per chunk, executed open-loop."""
+    gamma: float = 0.99
+    """Per-step discount; a chunk's bootstrap uses gamma^k for the k steps executed."""
+    flow_blocks: int = 6
+    """Coupling blocks in the flow."""
+    width: int = 256
+    """Hidden width of the flow's conditioner MLPs and of the critics."""
+    scale_bound: float = 2.0
+    """Bound on each coupling's log-scale (soft-clamped with tanh)."""
+    critics: int = 4
+    """Critic ensemble size."""
+    target_subset: int = 2
+    """Critics drawn at random for the min in the TD target (RLPD-style)."""
+    tau: float = 0.005
+    """Polyak rate of the target critics."""
+    lr: float = 3e-4
+    """Adam learning rate for actor and critics."""
+    batch: int = 256
+    """Minibatch size (chunks)."""
+    bc_weight: float = 1.0
+    """lambda: weight of the dataset-chunk NLL in the actor loss (per chunk dimension)."""
+    alpha: float = 0.0
+    """Entropy weight (alpha * log pi); 0 for SOFT-FLOW, as method.md decides."""
+    temperature: float = 0.7
+    """Base-noise scale when acting (deployment default 0.7)."""
+    candidates: int = 24
+    """N: chunks sampled per decision, the critic's best executed (24 in RL, 64 at deployment)."""
+    offline_ratio: float = 0.5
+    """Fraction of each online minibatch drawn from the offline data."""
+    utd: float = 1.0
+    """Gradient updates per online environment step."""
+
+    # ---- budgets (set by the tier unless given explicitly) --------------------------------
+    bc_steps: int = -1
+    """Stage 1: maximum-likelihood updates on demonstrations."""
+    critic_warmup_steps: int = -1
+    """Stage 2: critic updates with the actor frozen."""
+    offline_steps: int = -1
+    """Stage 3: actor + critic updates on demonstrations."""
+    online_episodes: int = -1
+    """Stage 4: online episodes collected with the current policy."""
+    eval_episodes: int = -1
+    """Episodes per evaluation (fixed evaluation seeds)."""
+    eval_every: int = -1
+    """Online episodes between evaluations."""
+    checkpoint_every: int = -1
+    """Updates between checkpoints inside the offline stages."""
+
+
+TIERS: dict[str, dict[str, int]] = {
+    # seconds: exercises every stage, for tests and CI
+    "smoke": dict(bc_steps=30, critic_warmup_steps=10, offline_steps=10, online_episodes=2, eval_episodes=2,
+                  eval_every=1, checkpoint_every=10, demo_episodes=4, batch=32, width=64, flow_blocks=2,
+                  critics=2, candidates=4),
+    # <= ~15 min per run on the 2-core development machine
+    "quick": dict(bc_steps=3000, critic_warmup_steps=1000, offline_steps=1000, online_episodes=30,
+                  eval_episodes=20, eval_every=10, checkpoint_every=500),
+    # paper-matched online budget (60 episodes), longer offline stages, 100 evaluation episodes
+    "paper": dict(bc_steps=20000, critic_warmup_steps=5000, offline_steps=10000, online_episodes=60,
+                  eval_episodes=100, eval_every=10, checkpoint_every=1000),
+}
+
+ALGOS = ("softflow",)
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the valid choices."""
+
+
+def _field_docs() -> dict[str, str]:
+    """Docstrings under each field, read from this module's source."""
+    tree = ast.parse(inspect.getsource(RunConfig))
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = str(nxt.value.value)
+    return docs
+
+
+def parse_args(argv=None) -> tuple[RunConfig, set[str]]:
+    """Parse the command line into a RunConfig. Returns it and the names given explicitly."""
+    docs = _field_docs()
+    p = argparse.ArgumentParser(prog="python -m softflow_bench.run",
+                                description="Train and evaluate an algorithm on a task (see README).")
+    defaults = RunConfig()
+    for f in fields(RunConfig):
+        default = getattr(defaults, f.name)
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=docs.get(f.name))
+        else:
+            p.add_argument(flag, type=type(default), default=None, help=docs.get(f.name), metavar=f.name.upper())
+    ns = vars(p.parse_args(argv))
+    given = {k for k, v in ns.items() if v is not None}
+    return dataclasses.replace(defaults, **{k: ns[k] for k in given}), given
+
+
+def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
+    """Apply the tier's budgets to fields not given explicitly, and validate."""
+    if cfg.tier not in TIERS:
+        raise ConfigError(f"unknown tier {cfg.tier!r}; choose one of {sorted(TIERS)}")
+    if cfg.algo not in ALGOS:
+        raise ConfigError(f"unknown algo {cfg.algo!r}; choose one of {list(ALGOS)}")
+    tier = {k: v for k, v in TIERS[cfg.tier].items() if k not in given}
+    cfg = dataclasses.replace(cfg, **tier)
+    positive = ["chunk", "flow_blocks", "width", "critics", "target_subset", "batch", "candidates",
+                "eval_episodes", "eval_every", "checkpoint_every"]
+    for name in positive:
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    for name in ["bc_steps", "critic_warmup_steps", "offline_steps", "online_episodes", "demo_episodes"]:
+        if getattr(cfg, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")
+    if not 0.0 < cfg.gamma <= 1.0:
+        raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
+    if not 0.0 <= cfg.offline_ratio <= 1.0:
+        raise ConfigError(f"--offline-ratio must be in [0, 1], got {cfg.offline_ratio}")
+    if cfg.target_subset > cfg.critics:
+        raise ConfigError(f"--target-subset ({cfg.target_subset}) cannot exceed --critics ({cfg.critics})")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")
+    if min(cfg.temperature, cfg.lr, cfg.tau, cfg.utd) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
+        raise ConfigError("temperature, lr, tau and utd must be > 0; alpha and bc_weight >= 0")
+    if not cfg.out:
+        cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
+    return cfg

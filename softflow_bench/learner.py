@@ -1,0 +1,259 @@
+"""The learner loop: SOFT-FLOW's four stages, evaluation, checkpoints and resume.
+
+Stages: (1) `bc` maximum likelihood on demonstration chunks; (2) `critic_warmup` with the actor
+frozen; (3) `offline` actor + critic on demonstrations; (4) `online` chunks executed open-loop
+by the current policy, replay mixing offline and online data. A checkpoint (weights, optimiser
+and RNG states, progress, curve) is written atomically every `checkpoint_every` updates in the
+offline stages and after every online episode, with the online replay buffer beside it, so a
+killed run resumes where it stopped and loses no collected data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from softflow_bench.agent import SoftFlowAgent
+from softflow_bench.chunks import ChunkBuffer, episode_chunks
+from softflow_bench.config import RunConfig
+
+STAGES = ("bc", "critic_warmup", "offline", "online", "done")
+EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
+ONLINE_SEED_BASE = 500_000
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def task_metrics(infos: list[dict]) -> dict[str, float]:
+    """Task-specific numbers from the final `info` of each evaluation episode."""
+    out = {}
+    if infos and "turns" in infos[0]:
+        out["turns_mean"] = float(np.mean([i["turns"] for i in infos]))
+        out["drop_rate"] = float(np.mean([i["dropped"] for i in infos]))
+    if infos and "cut" in infos[0]:
+        out["grasp_rate"] = float(np.mean([i["grasped"] for i in infos]))
+        out["cut_rate"] = float(np.mean([i["cut"] for i in infos]))
+    return out
+
+
+class Learner:
+    def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device):
+        self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
+        self.env = gym.make(env_id)
+        obs_dim = self.env.observation_space.shape[0]
+        self.action_dim = self.env.action_space.shape[0]
+        self.low, self.high = self.env.action_space.low, self.env.action_space.high
+        torch.manual_seed(cfg.seed)
+        self.agent = SoftFlowAgent(obs_dim, self.action_dim, cfg).to(device)
+        self.offline = offline if offline is not None and len(offline) else None
+        self.online = ChunkBuffer()
+        if self.offline is not None:
+            self.agent.normalizer.fit(self.offline.data["obs"])
+        self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
+        self.critic_opt = torch.optim.Adam(self.agent.critic.parameters(), lr=cfg.lr)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
+        self.state = {"stage": "bc", "stage_step": 0, "online_episodes": 0, "online_env_steps": 0,
+                      "curve": [], "wall_time_s": 0.0}
+        self.log_file = out / "metrics.jsonl"
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb = SummaryWriter(str(out / "tb"))
+
+    # ---- data ---------------------------------------------------------------------------
+    def _to_torch(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
+
+    def _to_unit(self, actions: np.ndarray) -> np.ndarray:
+        """Env actions -> [-1, 1] (identity for our tasks, whose spaces already are [-1, 1])."""
+        return 2 * (actions - self.low) / (self.high - self.low) - 1
+
+    def _batch(self) -> dict[str, torch.Tensor]:
+        """A minibatch: offline only before the online stage, then mixed by offline_ratio."""
+        n = self.cfg.batch
+        if self.offline is None:
+            return self._to_torch(self.online.sample(self.rng, n))
+        if len(self.online) == 0:
+            return self._to_torch(self.offline.sample(self.rng, n))
+        n_off = int(round(n * self.cfg.offline_ratio))
+        parts = [self.offline.sample(self.rng, n_off), self.online.sample(self.rng, n - n_off)]
+        return self._to_torch({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
+
+    # ---- updates ------------------------------------------------------------------------
+    def _step(self, opt, loss: torch.Tensor, name: str) -> float:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"{name} loss is {value} at stage {self.state['stage']} step "
+                                   f"{self.state['stage_step']}; the last good checkpoint is kept in {self.out}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return value
+
+    def update(self, train_actor: bool, train_critic: bool) -> dict[str, float]:
+        logs = {}
+        if train_critic:
+            logs["critic_loss"] = self._step(self.critic_opt, self.agent.critic_loss(self._batch(), self.gen), "critic")
+            self.agent.update_target()
+        if train_actor:
+            data = self._to_torch(self.offline.sample(self.rng, self.cfg.batch)) if self.offline else self._batch()
+            loss = self.agent.actor_loss(self._batch(), data, self.gen)
+            logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")
+        return logs
+
+    # ---- acting -------------------------------------------------------------------------
+    def run_episode(self, seed: int, temperature: float, render: bool = False):
+        """One episode executing chunks open-loop. Returns chunks, final info, return, frames."""
+        env = gym.make(self.env_id, render_mode="rgb_array") if render else self.env
+        obs, info = env.reset(seed=seed)
+        observations, actions, rewards, frames = [obs], [], [], []
+        total, done, terminated = 0.0, False, False
+        while not done:
+            chunk = self.agent.act(obs, temperature, self.cfg.candidates, self.gen).reshape(self.cfg.chunk, -1)
+            for a_unit in chunk:
+                a = self.low + (a_unit + 1) * 0.5 * (self.high - self.low)
+                obs, r, terminated, truncated, info = env.step(a.astype(np.float32))
+                observations.append(obs), actions.append(a_unit), rewards.append(r)
+                total += r
+                if render:
+                    frames.append(env.render())
+                if terminated or truncated:
+                    done = True
+                    break
+        chunks = episode_chunks(np.stack(observations), np.stack(actions), np.array(rewards),
+                                bool(terminated), self.cfg.chunk)
+        return chunks, info, total, len(actions), frames
+
+    def evaluate(self) -> dict[str, float]:
+        infos, returns = [], []
+        for i in tqdm(range(self.cfg.eval_episodes), desc="eval", leave=False):
+            _, info, ret, _, _ = self.run_episode(EVAL_SEED_BASE + i, self.cfg.temperature)
+            infos.append(info)
+            returns.append(ret)
+        point = {"online_env_steps": self.state["online_env_steps"], "online_episodes": self.state["online_episodes"],
+                 "success_rate": float(np.mean([bool(i.get("success", False)) for i in infos])),
+                 "return_mean": float(np.mean(returns)), **task_metrics(infos)}
+        self.state["curve"].append(point)
+        self._log({"eval": point})
+        return point
+
+    # ---- checkpoints --------------------------------------------------------------------
+    def save(self) -> None:
+        ckpt = {
+            "agent": self.agent.state_dict(), "actor_opt": self.actor_opt.state_dict(),
+            "critic_opt": self.critic_opt.state_dict(), "state": json.dumps(self.state),
+            "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
+            "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
+        }
+        if len(self.online):
+            self.online.save(self.out / "online_buffer.npz")
+        tmp = self.out / "checkpoint.pt.tmp"
+        torch.save(ckpt, tmp)
+        tmp.replace(self.out / "checkpoint.pt")
+
+    def load(self) -> None:
+        ckpt = torch.load(self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
+        self.agent.load_state_dict(ckpt["agent"])
+        self.actor_opt.load_state_dict(ckpt["actor_opt"])
+        self.critic_opt.load_state_dict(ckpt["critic_opt"])
+        self.state = json.loads(ckpt["state"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.gen.set_state(ckpt["gen"])
+        self.rng.bit_generator.state = json.loads(ckpt["np_rng"])
+        buf = self.out / "online_buffer.npz"
+        self.online = ChunkBuffer.load(buf) if buf.exists() and self.state["online_episodes"] else ChunkBuffer()
+
+    def save_policy(self, path: Path) -> None:
+        """The trained agent alone (for deployment or another stage), weights-only loadable."""
+        torch.save({"agent": self.agent.state_dict(), "config": json.dumps(asdict(self.cfg))}, path)
+
+    def _log(self, record: dict) -> None:
+        record = {"stage": self.state["stage"], "stage_step": self.state["stage_step"], **record}
+        with open(self.log_file, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ---- the stages ---------------------------------------------------------------------
+    def _offline_stage(self, name: str, steps: int, train_actor: bool, train_critic: bool, bc_only: bool = False):
+        bar = tqdm(total=steps, initial=self.state["stage_step"], desc=name)
+        while self.state["stage_step"] < steps:
+            if bc_only:
+                batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
+                logs = {"bc_nll": self._step(self.actor_opt, self.agent.bc_loss(batch), "bc")}
+            else:
+                logs = self.update(train_actor, train_critic)
+            self.state["stage_step"] += 1
+            bar.update(1)
+            step = self.state["stage_step"]
+            if step % 50 == 0 or step == steps:
+                for k, v in logs.items():
+                    self.tb.add_scalar(f"{name}/{k}", v, step)
+                self._log(logs)
+                bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()})
+            if step % self.cfg.checkpoint_every == 0 and step < steps:
+                self.save()
+        bar.close()
+
+    def _online_stage(self):
+        cfg = self.cfg
+        bar = tqdm(total=cfg.online_episodes, initial=self.state["online_episodes"], desc="online")
+        while self.state["online_episodes"] < cfg.online_episodes:
+            seed = ONLINE_SEED_BASE + 1000 * cfg.seed + self.state["online_episodes"]
+            chunks, info, ret, n_steps, _ = self.run_episode(seed, 1.0)
+            self.online.add(chunks)
+            self.state["online_env_steps"] += n_steps
+            self.state["online_episodes"] += 1
+            updates = max(1, int(round(cfg.utd * n_steps)))
+            logs = {}
+            for _ in range(updates):
+                logs = self.update(train_actor=True, train_critic=True)
+            self._log({"episode_return": ret, "episode_success": bool(info.get("success", False)), **logs})
+            self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
+            bar.update(1)
+            bar.set_postfix(ret=f"{ret:.2f}")
+            if self.state["online_episodes"] % cfg.eval_every == 0 or self.state["online_episodes"] == cfg.online_episodes:
+                self.evaluate()
+            self.save()  # after every episode: a kill loses at most the episode in progress
+        bar.close()
+
+    def _advance(self, stage: str) -> None:
+        self.state["stage"] = stage
+        self.state["stage_step"] = 0
+        self.save()
+
+    def run(self, say=print) -> dict:
+        cfg = self.cfg
+        started = time.time() - self.state["wall_time_s"]
+        if self.state["stage"] == "bc":
+            if self.offline is None:
+                say("no offline dataset: skipping the offline stages (pure online RL)")
+                self.state["stage"] = "online"
+                self.evaluate()
+            else:
+                self._offline_stage("bc", cfg.bc_steps, False, False, bc_only=True)
+                self.save_policy(self.out / "bc_policy.pt")
+                self._advance("critic_warmup")
+        if self.state["stage"] == "critic_warmup":
+            self._offline_stage("critic_warmup", cfg.critic_warmup_steps, train_actor=False, train_critic=True)
+            self._advance("offline")
+        if self.state["stage"] == "offline":
+            self._offline_stage("offline", cfg.offline_steps, train_actor=True, train_critic=True)
+            self.evaluate()  # the "BC/offline" point, before any online data
+            self._advance("online")
+        if self.state["stage"] == "online":
+            self._online_stage()
+            self.state["stage"] = "done"
+        self.state["wall_time_s"] = time.time() - started
+        self.save()
+        self.save_policy(self.out / "final_policy.pt")
+        self.tb.close()
+        return self.state

@@ -1,0 +1,128 @@
+"""Train and evaluate one algorithm on one task.
+
+    python -m softflow_bench.run --algo softflow --env cube_pronation [--seed 0] [--tier quick]
+        [--out DIR] [--device auto] [--resume] [--video]
+
+Writes to --out (default results/runs/<env>/<algo>/seed<N>/): config.json, checkpoint.pt (+ the
+online replay buffer), bc_policy.pt, final_policy.pt, metrics.jsonl, TensorBoard events in tb/,
+and summary.json. `python -m softflow_bench.run --help` lists every field.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import softflow_bench
+from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve
+from softflow_bench.envs import ENV_IDS
+
+
+def resolve_env(name: str) -> str:
+    """Short name or registered Gymnasium id -> id; refuses other spaces than Box."""
+    env_id = ENV_IDS.get(name, name)
+    if env_id not in gym.registry:
+        raise ConfigError(f"unknown env {name!r}; choose one of {sorted(ENV_IDS)} or a registered Gymnasium id")
+    env = gym.make(env_id)
+    try:
+        for space in (env.observation_space, env.action_space):
+            if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+                raise ConfigError(f"env {env_id!r} needs flat Box observation and action spaces, has {space}")
+        if not np.all(np.isfinite(env.action_space.low)) or not np.all(np.isfinite(env.action_space.high)):
+            raise ConfigError(f"env {env_id!r} has an unbounded action space; chunks live in [-1, 1]")
+    finally:
+        env.close()
+    return env_id
+
+
+def offline_chunks(cfg: RunConfig, say=print):
+    """Chunk transitions from the task's demonstrations (generated and cached if missing)."""
+    from softflow_bench import demos
+    from softflow_bench.chunks import ChunkBuffer, episode_chunks
+
+    if cfg.env not in ENV_IDS or cfg.demo_episodes == 0:
+        return None
+    dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
+    say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
+        f"{dataset.total_episodes} episodes, expert success "
+        f"{dataset.storage.metadata['softflow_success_rate']:.2f})")
+    buf = ChunkBuffer()
+    for ep in dataset.iterate_episodes():
+        buf.add(episode_chunks(ep.observations, ep.actions, ep.rewards, bool(ep.terminations[-1]), cfg.chunk))
+    return buf
+
+
+def provenance() -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    import mujoco
+
+    return {"git_commit": commit, "versions": {
+        "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
+        "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
+        "numpy": np.__version__}}
+
+
+def main(argv=None) -> int:
+    try:
+        cfg, given = parse_args(argv)
+        cfg = resolve(cfg, given)
+        env_id = resolve_env(cfg.env)
+        out = Path(cfg.out)
+        if (out / "checkpoint.pt").exists() and not cfg.resume:
+            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        if cfg.resume and not (out / "checkpoint.pt").exists():
+            raise ConfigError(f"--resume: no checkpoint in {out}")
+        if cfg.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    from softflow_bench.learner import Learner, TrainingDiverged
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if cfg.device == "auto" else cfg.device))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
+    print(f"{cfg.algo} on {env_id}, tier {cfg.tier}, seed {cfg.seed}, device {device} -> {out}")
+    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device)
+    if cfg.resume:
+        learner.load()
+        print(f"resumed at stage {learner.state['stage']} step {learner.state['stage_step']}, "
+              f"{learner.state['online_episodes']} online episodes")
+    try:
+        state = learner.run()
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    if cfg.video:
+        import imageio
+
+        *_, frames = learner.run_episode(1_000_000, cfg.temperature, render=True)
+        imageio.mimwrite(out / "eval.mp4", frames, fps=20)
+    summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
+               "config": asdict(cfg), **provenance(), "wall_time_s": state["wall_time_s"],
+               "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
+               "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    final = summary["final"] or {}
+    print("final: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if isinstance(v, float)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""`python -m softflow_bench.run` through a real subprocess: smoke runs, bad input, kill -9 + resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+RUN = [sys.executable, "-m", "softflow_bench.run"]
+
+
+def _env(tmp_path):
+    return dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), PYTHONUNBUFFERED="1")
+
+
+def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(RUN + ["--algo", "softflow", "--env", "cube_pronation", "--tier", "smoke", "--out", str(out)],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ["env", "algo", "seed", "tier", "config", "git_commit", "versions", "wall_time_s",
+                "online_env_steps", "online_episodes", "curve", "final"]:
+        assert key in summary
+    assert summary["online_episodes"] == 2 and summary["online_env_steps"] > 0
+    # one point before online RL (the BC/offline point) and one per eval_every online episodes
+    assert summary["curve"][0]["online_env_steps"] == 0 and len(summary["curve"]) == 3
+    for key in ["success_rate", "return_mean", "turns_mean", "drop_rate"]:
+        assert key in summary["final"]
+    stages = {json.loads(line)["stage"] for line in (out / "metrics.jsonl").read_text().splitlines()}
+    assert {"bc", "critic_warmup", "offline", "online"} <= stages
+    assert any((out / "tb").iterdir())
+    # checkpoints load without executing code
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert "agent" in ckpt and torch.load(out / "bc_policy.pt", weights_only=True)["agent"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--algo", "nope"], "choose one of"),
+    (["--env", "no_such_env"], "choose one of"),
+    (["--tier", "huge"], "choose one of"),
+    (["--chunk", "0"], "--chunk must be at least 1"),
+    (["--target-subset", "9"], "cannot exceed"),
+    (["--resume"], "no checkpoint"),
+])
+def test_bad_input_gives_one_clear_error_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "run"
+    proc = subprocess.run(RUN + ["--out", str(out), "--tier", "smoke"] + args, env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr
+    assert not out.exists() and not (tmp_path / "minari").exists()
+
+
+def test_pure_online_rl_on_any_gymnasium_env_says_so(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(RUN + ["--env", "Pendulum-v1", "--tier", "smoke", "--out", str(out)],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "skipping the offline stages" in proc.stdout
+    assert json.loads((out / "summary.json").read_text())["online_episodes"] == 2
+
+
+def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
+    common = ["--env", "cube_pronation", "--tier", "smoke", "--threads", "1", "--bc-steps", "600",
+              "--checkpoint-every", "50", "--online-episodes", "3"]
+    env = _env(tmp_path)
+    straight = tmp_path / "straight"
+    subprocess.run(RUN + common + ["--out", str(straight)], env=env, check=True, capture_output=True, timeout=600)
+
+    resumed = tmp_path / "resumed"
+    proc = subprocess.Popen(RUN + common + ["--out", str(resumed)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (resumed / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)  # mid-stage, no chance to clean up
+    proc.wait()
+    assert not (resumed / "summary.json").exists()
+    subprocess.run(RUN + common + ["--out", str(resumed), "--resume"], env=env, check=True,
+                   capture_output=True, timeout=600)
+    a = json.loads((straight / "summary.json").read_text())
+    b = json.loads((resumed / "summary.json").read_text())
+    assert a["final"] == b["final"] and a["curve"] == b["curve"]
