@@ -47,8 +47,10 @@ def task_metrics(infos: list[dict]) -> dict[str, float]:
 
 
 class Learner:
-    def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device):
+    def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
+                 bc_cache: Path | None = None):
         self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
+        self.bc_cache = bc_cache  # where the end-of-BC checkpoint is cached by (dataset, config) key
         self.env = gym.make(env_id)
         obs_dim = self.env.observation_space.shape[0]
         self.action_dim = self.env.action_space.shape[0]
@@ -148,21 +150,27 @@ class Learner:
         return point
 
     # ---- checkpoints --------------------------------------------------------------------
-    def save(self) -> None:
-        ckpt = {
+    def _checkpoint(self) -> dict:
+        return {
             "agent": self.agent.state_dict(), "actor_opt": self.actor_opt.state_dict(),
             "critic_opt": self.critic_opt.state_dict(), "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
         }
+
+    def save(self) -> None:
+        if not all(torch.isfinite(p).all() for p in self.agent.parameters()):
+            raise TrainingDiverged(f"non-finite weights at stage {self.state['stage']} step {self.state['stage_step']}; "
+                                   f"the last good checkpoint is kept in {self.out}")
+        ckpt = self._checkpoint()
         if len(self.online):
             self.online.save(self.out / "online_buffer.npz")
         tmp = self.out / "checkpoint.pt.tmp"
         torch.save(ckpt, tmp)
         tmp.replace(self.out / "checkpoint.pt")
 
-    def load(self) -> None:
-        ckpt = torch.load(self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
+    def load(self, path: Path | None = None) -> None:
+        ckpt = torch.load(path or self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
         self.agent.load_state_dict(ckpt["agent"])
         self.actor_opt.load_state_dict(ckpt["actor_opt"])
         self.critic_opt.load_state_dict(ckpt["critic_opt"])
@@ -238,9 +246,21 @@ class Learner:
                 say("no offline dataset: skipping the offline stages (pure online RL)")
                 self.state["stage"] = "online"
                 self.evaluate()
+            elif self.bc_cache is not None and self.bc_cache.exists() and self.state["stage_step"] == 0:
+                # Same dataset and BC config: reuse the cached end-of-BC state (weights, optimiser
+                # and RNG states), so the run continues exactly as if BC had been trained here.
+                self.load(self.bc_cache)
+                say(f"reused the cached BC checkpoint {self.bc_cache}")
+                self.save_policy(self.out / "bc_policy.pt")
+                self._advance("critic_warmup")
             else:
                 self._offline_stage("bc", cfg.bc_steps, False, False, bc_only=True)
                 self.save_policy(self.out / "bc_policy.pt")
+                self.state["stage"], self.state["stage_step"] = "critic_warmup", 0
+                if self.bc_cache is not None:
+                    self.bc_cache.parent.mkdir(parents=True, exist_ok=True)
+                    torch.save(self._checkpoint(), self.bc_cache.with_suffix(".tmp"))
+                    self.bc_cache.with_suffix(".tmp").replace(self.bc_cache)
                 self._advance("critic_warmup")
         if self.state["stage"] == "critic_warmup":
             self._offline_stage("critic_warmup", cfg.critic_warmup_steps, train_actor=False, train_critic=True)

@@ -60,6 +60,29 @@ def offline_chunks(cfg: RunConfig, say=print):
     return buf
 
 
+BC_FIELDS = ("algo", "env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
+             "critics", "lr", "batch", "bc_steps", "threads")
+
+
+def bc_cache_path(cfg: RunConfig) -> Path | None:
+    """<cache>/<key>.pt, keyed by the dataset (id, expert hash) and every field BC depends on.
+
+    <cache> is $SOFTFLOW_BENCH_CACHE, else data/bc_cache in the checkout.
+    """
+    import hashlib
+    import os
+
+    from softflow_bench import demos
+
+    if cfg.env not in ENV_IDS or cfg.demo_episodes == 0:
+        return None
+    key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed),
+           **{f: getattr(cfg, f) for f in BC_FIELDS}}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"
+    return Path(root) / f"{digest}.pt"
+
+
 def provenance() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -99,7 +122,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
     print(f"{cfg.algo} on {env_id}, tier {cfg.tier}, seed {cfg.seed}, device {device} -> {out}")
-    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device)
+    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device, bc_cache=bc_cache_path(cfg))
     if cfg.resume:
         learner.load()
         print(f"resumed at stage {learner.state['stage']} step {learner.state['stage_step']}, "

@@ -15,7 +15,8 @@ RUN = [sys.executable, "-m", "softflow_bench.run"]
 
 
 def _env(tmp_path):
-    return dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), PYTHONUNBUFFERED="1")
+    return dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), PYTHONUNBUFFERED="1",
+                SOFTFLOW_BENCH_CACHE=str(tmp_path / "bc_cache"))
 
 
 def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
@@ -53,7 +54,7 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(tmp_path, args, mess
     proc = subprocess.run(RUN + ["--out", str(out), "--tier", "smoke"] + args, env=_env(tmp_path),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr
-    assert not out.exists() and not (tmp_path / "minari").exists()
+    assert not out.exists() and not (tmp_path / "minari").exists() and not (tmp_path / "bc_cache").exists()
 
 
 def test_pure_online_rl_on_any_gymnasium_env_says_so(tmp_path):
@@ -87,3 +88,34 @@ def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
     a = json.loads((straight / "summary.json").read_text())
     b = json.loads((resumed / "summary.json").read_text())
     assert a["final"] == b["final"] and a["curve"] == b["curve"]
+
+
+def test_bc_checkpoint_is_cached_by_key_and_reuse_changes_nothing(tmp_path):
+    common = ["--env", "cube_pronation", "--tier", "smoke", "--threads", "1"]
+    env = _env(tmp_path)
+    first = subprocess.run(RUN + common + ["--out", str(tmp_path / "a")], env=env, capture_output=True, text=True,
+                           timeout=300, check=True)
+    assert "reused the cached BC checkpoint" not in first.stdout
+    assert len(list((tmp_path / "bc_cache").glob("*.pt"))) == 1
+    second = subprocess.run(RUN + common + ["--out", str(tmp_path / "b")], env=env, capture_output=True, text=True,
+                            timeout=300, check=True)
+    assert "reused the cached BC checkpoint" in second.stdout
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a["final"] == b["final"]
+    # a different BC config is a different key
+    subprocess.run(RUN + common + ["--bc-steps", "31", "--out", str(tmp_path / "c")], env=env, capture_output=True,
+                   timeout=300, check=True)
+    assert len(list((tmp_path / "bc_cache").glob("*.pt"))) == 2
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(RUN + ["--env", "cube_pronation", "--tier", "smoke", "--out", str(out), "--lr", "1e30",
+                                 "--checkpoint-every", "1"],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 3, proc.stderr[-1000:]
+    assert "loss is nan" in proc.stderr or "loss is inf" in proc.stderr
+    assert "last good checkpoint" in proc.stderr and not (out / "summary.json").exists()
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in ckpt["agent"].values())
