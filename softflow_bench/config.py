@@ -92,16 +92,17 @@ class RunConfig:
     """Updates between checkpoints inside the offline stages."""
 
 
-TIERS: dict[str, dict[str, int]] = {
+TIERS: dict[str, dict[str, float]] = {
     # seconds: exercises every stage, for tests and CI
     "smoke": dict(bc_steps=30, critic_warmup_steps=10, offline_steps=10, online_episodes=2, eval_episodes=2,
                   eval_every=1, checkpoint_every=10, demo_episodes=4, batch=32, width=64, flow_blocks=2,
                   critics=2, candidates=4),
     # <= ~15 min per run on the 2-core development machine
-    "quick": dict(bc_steps=3000, critic_warmup_steps=1000, offline_steps=1000, online_episodes=30,
+    # (utd 0.25: ~2,000 online updates; the paper's online phase is about 2,500-4,000)
+    "quick": dict(bc_steps=3000, critic_warmup_steps=1000, offline_steps=1000, online_episodes=30, utd=0.25,
                   eval_episodes=20, eval_every=10, checkpoint_every=500),
     # paper-matched online budget (60 episodes), longer offline stages, 100 evaluation episodes
-    "paper": dict(bc_steps=20000, critic_warmup_steps=5000, offline_steps=10000, online_episodes=60,
+    "paper": dict(bc_steps=20000, critic_warmup_steps=5000, offline_steps=10000, online_episodes=60, utd=0.2,
                   eval_episodes=100, eval_every=10, checkpoint_every=1000),
 }
 

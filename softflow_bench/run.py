@@ -107,6 +107,12 @@ def main(argv=None) -> int:
             raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
         if cfg.resume and not (out / "checkpoint.pt").exists():
             raise ConfigError(f"--resume: no checkpoint in {out}")
+        if cfg.resume:
+            saved = json.loads((out / "config.json").read_text())
+            changed = sorted(k for k, v in asdict(cfg).items()
+                             if k not in ("resume", "video", "device") and saved.get(k) != v)
+            if changed:
+                raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
     except ConfigError as exc:

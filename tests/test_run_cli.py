@@ -83,6 +83,9 @@ def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)  # mid-stage, no chance to clean up
     proc.wait()
     assert not (resumed / "summary.json").exists()
+    changed = subprocess.run(RUN + common + ["--out", str(resumed), "--resume", "--gamma", "0.9"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert changed.returncode == 2 and "different config" in changed.stderr and "gamma" in changed.stderr
     subprocess.run(RUN + common + ["--out", str(resumed), "--resume"], env=env, check=True,
                    capture_output=True, timeout=600)
     a = json.loads((straight / "summary.json").read_text())
