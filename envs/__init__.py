@@ -5,6 +5,7 @@ import gymnasium as gym
 #: Short names used on the command line -> registered Gymnasium ids.
 ENV_IDS = {
     "cube_pronation": "softflow_bench/CubePronation-v0",
+    "scissors_tape": "softflow_bench/ScissorsTape-v0",
 }
 
 if ENV_IDS["cube_pronation"] not in gym.registry:
@@ -12,4 +13,11 @@ if ENV_IDS["cube_pronation"] not in gym.registry:
         id=ENV_IDS["cube_pronation"],
         entry_point="softflow_bench.envs.cube_pronation:CubePronationEnv",
         max_episode_steps=None,  # the env truncates itself at CubeTaskConfig.episode_steps
+    )
+
+if ENV_IDS["scissors_tape"] not in gym.registry:
+    gym.register(
+        id=ENV_IDS["scissors_tape"],
+        entry_point="softflow_bench.envs.scissors_tape:ScissorsTapeEnv",
+        max_episode_steps=None,  # the env truncates itself at ScissorsTaskConfig.episode_steps
     )

@@ -46,6 +46,23 @@ def hand_spec() -> mujoco.MjSpec:
     return mujoco.MjSpec.from_file(str(scene))
 
 
+def hand_only_spec() -> mujoco.MjSpec:
+    """The hand on its tower alone (no floor or lights), for attaching to another body."""
+    root = orca_sim_hand_path().parents[2]
+    # options.xml carries orca-sim's defaults; its relative meshdir is overridden with an absolute one.
+    xml = f"""<mujoco model="orca_right">
+      <include file="{root / 'assets' / 'mjcf' / 'options.xml'}"/>
+      <compiler meshdir="{root / 'assets'}"/>
+      <include file="{root / 'models' / 'mjcf' / 'orcahand_right.mjcf'}"/>
+    </mujoco>"""
+    return mujoco.MjSpec.from_string(xml)
+
+
+def scene_spec() -> mujoco.MjSpec:
+    """orca-sim's empty scene: floor, lights, sky."""
+    return mujoco.MjSpec.from_file(str(orca_sim_hand_path().parents[2] / "assets" / "mjcf" / "scene.xml"))
+
+
 def joint_ranges(model: mujoco.MjModel) -> np.ndarray:
     """(17, 2) joint ranges in radians, in JOINT_IDS order."""
     return np.array([model.joint(mjcf_joint_name(j)).range for j in JOINT_IDS], dtype=np.float64)

@@ -1,0 +1,138 @@
+"""scissors_tape on a real MuJoCo scene: API, layouts, determinism, cut and grasp logic."""
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import softflow_bench  # noqa: F401
+from softflow_bench import hand
+from softflow_bench.envs.scissors_tape import (
+    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, cut_event, is_grasped, point_between_blades, tape_in_jaws,
+)
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = ScissorsTapeEnv()
+    yield e
+    e.close()
+
+
+def _place_scissors_around_tape(env, opening, offset=(0.04, -0.01)):
+    """Put the scissors (kinematically) so the tape's cut point sits `offset` from the pivot."""
+    d, m = env.data, env.model
+    cut = d.site_xpos[env._cut_site].copy()
+    q = d.qpos[env._sq]
+    q[:3] = cut - np.array([offset[0], offset[1], 0.0])
+    q[3:] = [1, 0, 0, 0]
+    d.qvel[m.joint("scissors").dofadr[0]:m.joint("scissors").dofadr[0] + 6] = 0
+    d.qpos[env._hinge] = opening
+    mujoco.mj_forward(m, d)
+
+
+def test_check_env_passes():
+    check_env(gym.make("softflow_bench/ScissorsTape-v0").unwrapped, skip_render_check=True)
+
+
+def test_layouts_match_documentation(env):
+    assert env.action_space.shape == (23,) and len(ACTION_IDS) == 23
+    assert ACTION_IDS[6:] == hand.JOINT_IDS
+    m = env.model
+    for i, name in enumerate(ACTION_IDS):
+        joint = name if name.startswith("arm_") else hand.mjcf_joint_name(name)
+        assert m.joint(m.actuator_trnid[env._act[i], 0]).name == joint
+    obs, _ = env.reset(seed=0)
+    assert OBS_DIM == sum(n for _, n in OBS_LAYOUT) == obs.shape[0] == 83
+    np.testing.assert_allclose(obs[:23], env.data.qpos[env._qadr], atol=1e-6)
+    assert obs[69:72] == pytest.approx(env.data.xpos[env._scissors], abs=1e-6)
+    assert obs[78] == pytest.approx(env.data.qpos[env._hinge], abs=1e-6)
+
+
+def test_seeded_resets_are_deterministic(env):
+    a = env.reset(seed=3)[0]
+    steps_a = [env.step(np.zeros(23, np.float32))[0] for _ in range(3)]
+    b = env.reset(seed=3)[0]
+    steps_b = [env.step(np.zeros(23, np.float32))[0] for _ in range(3)]
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(np.stack(steps_a), np.stack(steps_b))
+    assert not np.array_equal(a, env.reset(seed=4)[0])
+
+
+def test_blade_sector_geometry():
+    assert point_between_blades(np.array([0.04, -0.01, 0.0]), opening=0.5)
+    assert not point_between_blades(np.array([0.04, 0.01, 0.0]), opening=0.5)   # outside blade A
+    assert not point_between_blades(np.array([0.04, -0.03, 0.0]), opening=0.5)  # beyond blade B
+    assert not point_between_blades(np.array([0.09, -0.01, 0.0]), opening=0.5)  # past the tips
+    assert not point_between_blades(np.array([0.04, -0.01, 0.03]), opening=0.5)  # above the plane
+    assert cut_event(True, 0.05, 0.08) and not cut_event(True, 0.1, 0.08) and not cut_event(False, 0.0, 0.08)
+    p = np.array([0.04, -0.01, 0.0])
+    assert not tape_in_jaws(False, p, 0.1)  # blade B already past it: it never entered open jaws
+    assert tape_in_jaws(True, p, 0.1)       # entered while open, blade B now sweeping over it
+    assert not tape_in_jaws(True, np.array([0.04, 0.01, 0.0]), 0.1)  # slipped out past blade A
+
+
+# The blades are posed kinematically and the env's post-physics task update (the code step() runs)
+# is called directly: a free-swinging spring hinge would not hold a pose through a physics step.
+
+def test_cut_fires_when_the_blades_close_across_the_tape(env):
+    env.reset(seed=0)
+    lower_z0 = env.data.xpos[env.model.body("tape_lower").id][2]
+    cuts = []
+    for opening in [0.5, 0.4, 0.25, 0.12, 0.03]:
+        _place_scissors_around_tape(env, opening)
+        cuts.append(env._update_cut())
+    assert cuts == [False, False, False, False, True]
+    assert env.data.eq_active[env._weld] == 0
+    _, reward, terminated, _, info = env.step(env._prev_action.copy())
+    assert info["cut"] and info["success"] and terminated
+    for _ in range(10):
+        mujoco.mj_step(env.model, env.data, nstep=25)
+    assert env.data.xpos[env.model.body("tape_lower").id][2] < lower_z0 - 0.02  # the lower half fell
+
+
+def test_no_cut_when_the_blades_close_away_from_the_tape(env):
+    env.reset(seed=0)
+    for opening in [0.5, 0.3, 0.1, 0.02]:
+        _place_scissors_around_tape(env, opening, offset=(0.04, 0.02))  # tape beside blade A, not between
+        assert not env._update_cut()
+    assert env.data.eq_active[env._weld] == 1
+    _, reward, terminated, _, info = env.step(env._prev_action.copy())
+    assert not info["cut"] and reward == 0.0 and not terminated
+
+
+def test_no_cut_when_the_open_scissors_just_sit_around_the_tape(env):
+    env.reset(seed=0)
+    for _ in range(4):
+        _place_scissors_around_tape(env, 0.5)
+        assert not env._update_cut()
+
+
+def test_no_cut_when_the_blades_are_closed_before_reaching_the_tape(env):
+    env.reset(seed=0)
+    _place_scissors_around_tape(env, 0.02, offset=(0.1, -0.01))  # closed, tape beyond the tips
+    assert not env._update_cut()
+    _place_scissors_around_tape(env, 0.02)  # pushed closed onto the tape: it was never between
+    assert not env._update_cut()
+
+
+def test_grasped_needs_the_scissors_out_of_the_case(env):
+    assert not is_grasped(0.01, True, True, 0.022)    # held but still in the case
+    assert not is_grasped(0.05, False, False, 0.022)  # up in the air but nobody holds them
+    assert is_grasped(0.05, True, False, 0.022)
+    env.reset(seed=0)
+    info = env.step(env._prev_action.copy())[4]
+    assert not info["grasped"]  # lying in the case at the start
+
+
+def test_dense_reward_mode_shapes_and_sparse_is_zero_without_a_cut():
+    dense = ScissorsTapeEnv(reward_mode="dense")
+    dense.reset(seed=0)
+    r_dense = dense.step(dense._prev_action.copy())[1]
+    sparse = ScissorsTapeEnv()
+    sparse.reset(seed=0)
+    assert sparse.step(sparse._prev_action.copy())[1] == 0.0
+    assert 0.0 < r_dense < 1.0  # only the smooth reach term is active at the start
+    with pytest.raises(ValueError):
+        ScissorsTapeEnv(reward_mode="human")
