@@ -62,8 +62,9 @@ class RunConfig:
     """Adam learning rate for actor and critics."""
     batch: int = 256
     """Minibatch size (chunks)."""
-    bc_weight: float = 1.0
-    """lambda: weight of the dataset-chunk NLL in the actor loss (per chunk dimension)."""
+    bc_weight: float = 100.0
+    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 100 by the
+    sweep in results/sweeps/softflow_bc_weight_cube_pronation_quick.md (1 and 10 drop every cube)."""
     alpha: float = 0.0
     """Entropy weight (alpha * log pi); 0 for SOFT-FLOW, as method.md decides."""
     temperature: float = 0.7

@@ -46,7 +46,9 @@ def main(argv=None) -> int:
             cmd.append("--resume")
         if not (out / "summary.json").exists():
             print("running:", shlex.join(cmd), flush=True)
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            out.mkdir(parents=True, exist_ok=True)
+            with open(out.parent / f"{value}.log", "a") as log:  # progress bars and errors
+                subprocess.run(cmd, check=True, stdout=log, stderr=log)
         summary = json.loads((out / "summary.json").read_text())
         return {"value": value, **summary["final"], "git_commit": summary["git_commit"]}
 
