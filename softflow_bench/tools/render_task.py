@@ -1,4 +1,4 @@
-"""Render a README picture of a task: a frame of the expert mid-episode.
+"""Render a README picture of a task: a frame of the expert mid-episode (or the start state).
 
     MUJOCO_GL=egl python -m softflow_bench.tools.render_task --env cube_pronation --out assets/cube_pronation.png
 """
@@ -23,8 +23,11 @@ def main(argv=None) -> None:
     p.add_argument("--step", type=int, default=40, help="control step at which to take the frame")
     args = p.parse_args(argv)
     env = gym.make(ENV_IDS[args.env], render_mode="rgb_array")
-    expert = make_expert(args.env, env, np.random.default_rng(args.seed))
-    expert.reset()
+    try:
+        expert = make_expert(args.env, env, np.random.default_rng(args.seed))
+        expert.reset()
+    except ValueError:  # no expert for this task yet: picture the start state
+        expert, args.step = None, 0
     env.reset(seed=args.seed)
     for _ in range(args.step):
         *_, terminated, truncated, _ = env.step(expert.act())
