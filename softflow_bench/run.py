@@ -50,6 +50,9 @@ def offline_chunks(cfg: RunConfig, say=print):
 
     if cfg.env not in ENV_IDS or cfg.demo_episodes == 0:
         return None
+    if cfg.env not in demos.EXPERT_ENVS:
+        say(f"{cfg.env} has no scripted expert yet, so no demonstrations")
+        return None
     dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
     say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
         f"{dataset.total_episodes} episodes, expert success "
@@ -74,7 +77,7 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
 
     from softflow_bench import demos
 
-    if cfg.env not in ENV_IDS or cfg.demo_episodes == 0:
+    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
         return None
     key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed),
            **{f: getattr(cfg, f) for f in BC_FIELDS}}
