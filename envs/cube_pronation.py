@@ -20,6 +20,7 @@ import numpy as np
 from dm_control.utils import rewards as dm_rewards
 
 from softflow_bench import hand
+from softflow_bench.envs.base import MujocoTaskEnv
 
 # Where the hand is mounted (found in ../shared/hand-model-notes.md): palm face-down, palm centre
 # near (0, 0, 0.25), fingers along +x, thumb on the +y side.
@@ -170,16 +171,14 @@ def task_reward(dyaw: float, action: np.ndarray, prev_action: np.ndarray, power:
     )
 
 
-class CubePronationEnv(gym.Env):
+class CubePronationEnv(MujocoTaskEnv):
     """Gymnasium env `softflow_bench/CubePronation-v0`. See module docstring and README."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+    CAMERA = "below"
 
     def __init__(self, config: CubeTaskConfig | None = None, render_mode: str | None = None, **overrides):
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.cfg = config or CubeTaskConfig(**overrides)
-        self.render_mode = render_mode
+        super().__init__(render_mode, self.cfg.render_size)
         self.model = build_model(self.cfg)
         self.data = mujoco.MjData(self.model)
         self.substeps = int(round(1.0 / (self.cfg.control_hz * self.model.opt.timestep)))
@@ -204,7 +203,6 @@ class CubePronationEnv(gym.Env):
 
         self.action_space = gym.spaces.Box(-1.0, 1.0, (hand.NUM_JOINTS,), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
-        self._renderer: mujoco.Renderer | None = None
 
     # ---- Gymnasium API ---------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -240,10 +238,7 @@ class CubePronationEnv(gym.Env):
         return self._obs(), self._info(dropped=False)
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != self.action_space.shape or not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be a finite array of shape {self.action_space.shape}")
-        action = np.clip(action, -1.0, 1.0)
+        action = self._checked_action(action)
         m, d, cfg = self.model, self.data, self.cfg
         d.ctrl[:] = hand.denormalize(action, self._ranges)
         mujoco.mj_step(m, d, nstep=self.substeps)
@@ -262,19 +257,6 @@ class CubePronationEnv(gym.Env):
         self._prev_action = action
         truncated = self._steps >= cfg.episode_steps and not dropped
         return self._obs(), reward, dropped, truncated, self._info(dropped)
-
-    def render(self):
-        if self.render_mode != "rgb_array":
-            return None
-        if self._renderer is None:
-            self._renderer = mujoco.Renderer(self.model, *self.cfg.render_size)
-        self._renderer.update_scene(self.data, camera="below")
-        return self._renderer.render()
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
     # ---- helpers ---------------------------------------------------------------------------
     @property

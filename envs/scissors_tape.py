@@ -22,6 +22,7 @@ import numpy as np
 from dm_control.utils import rewards as dm_rewards
 
 from softflow_bench import hand
+from softflow_bench.envs.base import MujocoTaskEnv
 
 ARM_JOINTS: tuple[str, ...] = ("arm_x", "arm_y", "arm_z", "arm_yaw", "arm_pitch", "arm_roll")
 #: Arm joint ranges (m for slides, rad for hinges), relative to ARM_HOME.
@@ -217,18 +218,16 @@ def dense_reward(stage_scores: tuple[float, ...]) -> float:
     return float(sum(stage_scores))
 
 
-class ScissorsTapeEnv(gym.Env):
+class ScissorsTapeEnv(MujocoTaskEnv):
     """Gymnasium env `softflow_bench/ScissorsTape-v0`. See module docstring and README."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+    CAMERA = "overview"
 
     def __init__(self, config: ScissorsTaskConfig | None = None, render_mode: str | None = None, **overrides):
-        if render_mode not in (None, "rgb_array"):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         self.cfg = config or ScissorsTaskConfig(**overrides)
+        super().__init__(render_mode, self.cfg.render_size)
         if self.cfg.reward_mode not in ("sparse", "dense"):
             raise ValueError(f"reward_mode must be 'sparse' or 'dense', got {self.cfg.reward_mode!r}")
-        self.render_mode = render_mode
         self.model = m = build_model(self.cfg)
         self.data = mujoco.MjData(m)
         self.substeps = int(round(1.0 / (self.cfg.control_hz * m.opt.timestep)))
@@ -249,7 +248,6 @@ class ScissorsTapeEnv(gym.Env):
         self._case_body = m.body("case").id
         self.action_space = gym.spaces.Box(-1.0, 1.0, (len(names),), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
-        self._renderer: mujoco.Renderer | None = None
 
     def _is_descendant(self, body: int, root: int) -> bool:
         while body > 0:
@@ -279,10 +277,7 @@ class ScissorsTapeEnv(gym.Env):
         return self._obs(), self._info()
 
     def step(self, action):
-        action = np.asarray(action, dtype=np.float32)
-        if action.shape != self.action_space.shape or not np.all(np.isfinite(action)):
-            raise ValueError(f"action must be a finite array of shape {self.action_space.shape}")
-        action = np.clip(action, -1.0, 1.0)
+        action = self._checked_action(action)
         m, d, cfg = self.model, self.data, self.cfg
         lo, hi = self._ranges[:, 0], self._ranges[:, 1]
         d.ctrl[self._act] = lo + (action + 1) * 0.5 * (hi - lo)
@@ -299,19 +294,6 @@ class ScissorsTapeEnv(gym.Env):
         terminated = self._cut  # the task is done once the tape is cut
         truncated = self._steps >= cfg.episode_steps and not terminated
         return self._obs(), reward, terminated, truncated, info
-
-    def render(self):
-        if self.render_mode != "rgb_array":
-            return None
-        if self._renderer is None:
-            self._renderer = mujoco.Renderer(self.model, *self.cfg.render_size)
-        self._renderer.update_scene(self.data, camera="overview")
-        return self._renderer.render()
-
-    def close(self):
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
     # ---- helpers ---------------------------------------------------------------------------
     def _update_cut(self) -> bool:
