@@ -132,6 +132,8 @@ class Learner:
                 if terminated or truncated:
                     done = True
                     break
+        if render:
+            env.close()
         chunks = episode_chunks(np.stack(observations), np.stack(actions), np.array(rewards),
                                 bool(terminated), self.cfg.chunk)
         return chunks, info, total, len(actions), frames
