@@ -130,6 +130,11 @@ def main(argv=None) -> int:
                           ("cpu" if cfg.device == "auto" else cfg.device))
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
+    # the code that starts the run (a resumed run keeps the commit it was started with)
+    started_with = out / "provenance.json"
+    if not (cfg.resume and started_with.exists()):
+        started_with.write_text(json.dumps(provenance(), indent=1))
+    origin = json.loads(started_with.read_text())
     print(f"{cfg.algo} on {env_id}, tier {cfg.tier}, seed {cfg.seed}, device {device} -> {out}")
     learner = Learner(cfg, env_id, offline_chunks(cfg), out, device, bc_cache=bc_cache_path(cfg))
     if cfg.resume:
@@ -147,7 +152,7 @@ def main(argv=None) -> int:
         *_, frames = learner.run_episode(1_000_000, cfg.temperature, render=True)
         imageio.mimwrite(out / "eval.mp4", frames, fps=20)
     summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-               "config": asdict(cfg), **provenance(), "wall_time_s": state["wall_time_s"],
+               "config": asdict(cfg), **origin, "wall_time_s": state["wall_time_s"],
                "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
                "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
