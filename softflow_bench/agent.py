@@ -58,13 +58,13 @@ class SoftFlowAgent(nn.Module):
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
 
     # ---- acting ---------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def act(self, obs: np.ndarray, temperature: float, candidates: int, generator=None) -> np.ndarray:
         """Best of `candidates` chunks by the critic's ensemble mean. Returns (H * action_dim,)."""
         device = self.normalizer.mean.device
         s = self.normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])
         s = s.expand(candidates, -1)
-        chunks, _ = self.policy.sample(s, temperature, generator=generator)
+        chunks, _ = self.policy.sample(s, temperature, generator=generator, with_log_prob=False)
         best = self.critic(s, chunks).mean(0).argmax() if candidates > 1 else 0
         return chunks[best].cpu().numpy()
 

@@ -30,29 +30,34 @@ def mlp(inp: int, out: int, width: int, depth: int = 2, layer_norm: bool = True)
 
 
 class AffineCoupling(nn.Module):
-    """y_b = x_b * exp(s(x_a, c)) + t(x_a, c) on the masked half; s soft-clamped to +-scale_bound."""
+    """y_b = x_b * exp(s(x_a, c)) + t(x_a, c) on the free half b; x_a (the kept half) passes through.
+
+    The conditioner reads only the kept half and predicts only the free half's scale and shift;
+    s is soft-clamped to +-scale_bound.
+    """
 
     def __init__(self, dim: int, cond_dim: int, width: int, mask: torch.Tensor, scale_bound: float):
         super().__init__()
-        self.register_buffer("mask", mask)  # 1 = conditioning half (passes through)
+        self.register_buffer("kept", torch.nonzero(mask).squeeze(-1))
+        self.register_buffer("free", torch.nonzero(1 - mask).squeeze(-1))
         self.scale_bound = scale_bound
-        self.net = mlp(dim + cond_dim, 2 * dim, width)
+        self.net = mlp(len(self.kept) + cond_dim, 2 * len(self.free), width)
         nn.init.zeros_(self.net[-1].weight)  # start as the identity
         nn.init.zeros_(self.net[-1].bias)
 
-    def _scale_shift(self, x_a: torch.Tensor, cond: torch.Tensor):
-        s, t = self.net(torch.cat([x_a, cond], -1)).chunk(2, -1)
-        s = self.scale_bound * torch.tanh(s / self.scale_bound)
-        free = 1 - self.mask
-        return s * free, t * free
+    def _scale_shift(self, x: torch.Tensor, cond: torch.Tensor):
+        s, t = self.net(torch.cat([x[..., self.kept], cond], -1)).chunk(2, -1)
+        return self.scale_bound * torch.tanh(s / self.scale_bound), t
 
     def forward(self, x, cond):
-        s, t = self._scale_shift(x * self.mask, cond)
-        return x * torch.exp(s) + t, s.sum(-1)
+        s, t = self._scale_shift(x, cond)
+        y = x.index_copy(-1, self.free, x[..., self.free] * torch.exp(s) + t)
+        return y, s.sum(-1)
 
     def inverse(self, y, cond):
-        s, t = self._scale_shift(y * self.mask, cond)
-        return (y - t) * torch.exp(-s), -s.sum(-1)
+        s, t = self._scale_shift(y, cond)
+        x = y.index_copy(-1, self.free, (y[..., self.free] - t) * torch.exp(-s))
+        return x, -s.sum(-1)
 
 
 class ChunkFlow(nn.Module):
@@ -82,12 +87,13 @@ class ChunkFlow(nn.Module):
             logdet = logdet + ld
         return u, logdet
 
-    def _from_base(self, z: torch.Tensor, cond: torch.Tensor):
-        """Base z -> pre-tanh u, with log|det du/dz|."""
-        logdet = torch.zeros(z.shape[:-1], device=z.device)
+    def _from_base(self, z: torch.Tensor, cond: torch.Tensor, with_logdet: bool = True):
+        """Base z -> pre-tanh u, with log|det du/dz| (None when not asked for)."""
+        logdet = torch.zeros(z.shape[:-1], device=z.device) if with_logdet else None
         for coupling, perm in zip(self.couplings, self.perms):
             z, ld = coupling(z[..., perm], cond)
-            logdet = logdet + ld
+            if with_logdet:
+                logdet = logdet + ld
         return z, logdet
 
     @staticmethod
@@ -106,10 +112,14 @@ class ChunkFlow(nn.Module):
         z, ld = self._to_base(u, cond)
         return self._base_log_prob(z) + ld - self._tanh_logdet(u)
 
-    def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None):
-        """Reparameterised samples and their log-probs. cond: (..., cond_dim)."""
-        z = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, generator=generator) * temperature
-        # log-prob under the *untempered* model, of the tempered sample
-        u, ld = self._from_base(z, cond)
+    def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
+               with_log_prob: bool = True):
+        """Reparameterised samples and their log-probs (None if not asked for). cond: (..., cond_dim)."""
+        z = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
+        z = z * temperature
+        u, ld = self._from_base(z, cond, with_log_prob)
         x = torch.tanh(u)
+        if not with_log_prob:  # acting needs no density: skip its bookkeeping
+            return x, None
+        # log-prob under the *untempered* model, of the tempered sample
         return x, self._base_log_prob(z) - ld - self._tanh_logdet(u)

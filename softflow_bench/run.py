@@ -63,6 +63,7 @@ def offline_chunks(cfg: RunConfig, say=print):
     return buf
 
 
+BC_CODE_VERSION = 2  # 2: couplings condition on the kept half only
 BC_FIELDS = ("algo", "env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
              "critics", "lr", "batch", "bc_steps", "threads")
 
@@ -79,7 +80,8 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
 
     if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
         return None
-    key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed),
+    # BC_CODE_VERSION: bump when the policy's architecture or BC loss changes, so old caches are not reused
+    key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed), "code": BC_CODE_VERSION,
            **{f: getattr(cfg, f) for f in BC_FIELDS}}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"

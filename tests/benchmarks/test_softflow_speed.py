@@ -39,7 +39,7 @@ def test_best_of_24_sampling_latency(benchmark):
     for _ in range(5):
         agent.act(obs, 0.7, 24)
     times = []
-    for _ in range(50):
+    for _ in range(200):
         t = time.perf_counter()
         agent.act(obs, 0.7, 24)
         times.append(time.perf_counter() - t)
