@@ -25,9 +25,15 @@ from softflow_bench.agent import SoftFlowAgent
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
 
-STAGES = ("bc", "critic_warmup", "offline", "online", "done")
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
 ONLINE_SEED_BASE = 500_000
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """Write to a temporary file, then rename: a kill mid-write never leaves a half checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
 
 
 class TrainingDiverged(RuntimeError):
@@ -75,10 +81,6 @@ class Learner:
     # ---- data ---------------------------------------------------------------------------
     def _to_torch(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.as_tensor(v, device=self.device) for k, v in batch.items()}
-
-    def _to_unit(self, actions: np.ndarray) -> np.ndarray:
-        """Env actions -> [-1, 1] (identity for our tasks, whose spaces already are [-1, 1])."""
-        return 2 * (actions - self.low) / (self.high - self.low) - 1
 
     def _batch(self) -> dict[str, torch.Tensor]:
         """A minibatch: offline only before the online stage, then mixed by offline_ratio."""
@@ -167,9 +169,7 @@ class Learner:
         ckpt = self._checkpoint()
         if len(self.online):
             self.online.save(self.out / "online_buffer.npz")
-        tmp = self.out / "checkpoint.pt.tmp"
-        torch.save(ckpt, tmp)
-        tmp.replace(self.out / "checkpoint.pt")
+        atomic_torch_save(ckpt, self.out / "checkpoint.pt")
 
     def load(self, path: Path | None = None) -> None:
         ckpt = torch.load(path or self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
@@ -261,8 +261,7 @@ class Learner:
                 self.state["stage"], self.state["stage_step"] = "critic_warmup", 0
                 if self.bc_cache is not None:
                     self.bc_cache.parent.mkdir(parents=True, exist_ok=True)
-                    torch.save(self._checkpoint(), self.bc_cache.with_suffix(".tmp"))
-                    self.bc_cache.with_suffix(".tmp").replace(self.bc_cache)
+                    atomic_torch_save(self._checkpoint(), self.bc_cache)
                 self._advance("critic_warmup")
         if self.state["stage"] == "critic_warmup":
             self._offline_stage("critic_warmup", cfg.critic_warmup_steps, train_actor=False, train_critic=True)

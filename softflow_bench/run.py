@@ -124,7 +124,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    from softflow_bench.learner import Learner, TrainingDiverged
+    from softflow_bench.learner import EVAL_SEED_BASE, Learner, TrainingDiverged
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     if cfg.video:
         import imageio
 
-        *_, frames = learner.run_episode(1_000_000, cfg.temperature, render=True)
+        *_, frames = learner.run_episode(EVAL_SEED_BASE, cfg.temperature, render=True)  # eval episode 0
         imageio.mimwrite(out / "eval.mp4", frames, fps=20)
     summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
                "config": asdict(cfg), **origin, "wall_time_s": state["wall_time_s"],
