@@ -1,7 +1,8 @@
-"""SOFT-FLOW's learnable parts: the chunk flow policy, the chunked critic ensemble, the losses.
+"""The learnable parts every algorithm shares: a chunk policy, a critic ensemble, the losses.
 
-Shapes: obs (B, obs_dim); chunk (B, H * action_dim) with actions in [-1, 1]; the critic scores a
-whole chunk, Q(s_t, a_{t:t+H}).
+Shapes: obs (B, obs_dim); chunk (B, H * action_dim) with actions in [-1, 1]. A `chunk` critic
+scores a whole chunk, Q(s_t, a_{t:t+H}); a `step` critic scores the chunk's first action only,
+Q(s_t, a_t). Which policy, which critic: `softflow_bench.algos.ALGORITHMS`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from softflow_bench.algos import ALGORITHMS
 from softflow_bench.chunk_target import chunk_td_target
 from softflow_bench.config import RunConfig
 from softflow_bench.flow import ChunkFlow, mlp
@@ -34,28 +36,56 @@ class ObsNormalizer(nn.Module):
 
 
 class ChunkCritic(nn.Module):
-    """An ensemble of LayerNorm MLPs Q(s, chunk) -> (E, B)."""
+    """An ensemble of LayerNorm MLPs Q(s, a) -> (E, B); a is a chunk or a single action."""
 
-    def __init__(self, obs_dim: int, chunk_dim: int, width: int, ensemble: int):
+    def __init__(self, obs_dim: int, action_dim: int, width: int, ensemble: int):
         super().__init__()
-        self.members = nn.ModuleList(mlp(obs_dim + chunk_dim, 1, width, depth=3) for _ in range(ensemble))
+        self.members = nn.ModuleList(mlp(obs_dim + action_dim, 1, width, depth=3) for _ in range(ensemble))
 
-    def forward(self, obs: torch.Tensor, chunk: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([obs, chunk], -1)
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([obs, actions], -1)
         return torch.stack([m(x).squeeze(-1) for m in self.members])
 
 
-class SoftFlowAgent(nn.Module):
-    """Flow policy + chunked critic; losses for the four stages."""
+def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.Module:
+    if kind == "flow":
+        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, cfg.width, cfg.scale_bound, seed=cfg.seed)
+    if kind == "gaussian":
+        from softflow_bench.baselines.gaussian import ChunkGaussian
+
+        return ChunkGaussian(chunk_dim, obs_dim, cfg.width)
+    if kind == "diffusion":
+        from softflow_bench.baselines.diffusion import ChunkDiffusion
+
+        return ChunkDiffusion(chunk_dim, obs_dim, cfg.width, cfg.diffusion_train_steps, cfg.diffusion_steps)
+    raise ValueError(f"unknown policy kind {kind!r}")
+
+
+class Agent(nn.Module):
+    """Policy + critic of one algorithm, with the losses of the four stages."""
 
     def __init__(self, obs_dim: int, action_dim: int, cfg: RunConfig):
         super().__init__()
-        self.cfg = cfg
-        self.chunk_dim = cfg.chunk * action_dim
+        self.cfg, self.spec = cfg, ALGORITHMS[cfg.algo]
+        self.action_dim, self.chunk_dim = action_dim, cfg.chunk * action_dim
         self.normalizer = ObsNormalizer(obs_dim)
-        self.policy = ChunkFlow(self.chunk_dim, obs_dim, cfg.flow_blocks, cfg.width, cfg.scale_bound, seed=cfg.seed)
-        self.critic = ChunkCritic(obs_dim, self.chunk_dim, cfg.width, cfg.critics)
+        self.policy = make_policy(self.spec.policy, self.chunk_dim, obs_dim, cfg)
+        scored = action_dim if self.spec.critic == "step" else self.chunk_dim
+        self.critic = ChunkCritic(obs_dim, scored, cfg.width, cfg.critics)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        # SAC's entropy weight, tuned when cfg.auto_alpha (else fixed at cfg.alpha)
+        self.log_alpha = nn.Parameter(torch.tensor(float(np.log(max(cfg.alpha, 1e-8)))), requires_grad=cfg.auto_alpha)
+
+    def _scored(self, chunk: torch.Tensor) -> torch.Tensor:
+        """What the critic sees of a chunk: all of it, or its first action for a step critic."""
+        return chunk[..., : self.action_dim] if self.spec.critic == "step" else chunk
+
+    def q(self, obs_n: torch.Tensor, chunk: torch.Tensor, target: bool = False) -> torch.Tensor:
+        return (self.target_critic if target else self.critic)(obs_n, self._scored(chunk))
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.log_alpha.exp().detach() if self.cfg.auto_alpha else torch.tensor(self.cfg.alpha)
 
     # ---- acting ---------------------------------------------------------------------------
     @torch.inference_mode()
@@ -65,35 +95,61 @@ class SoftFlowAgent(nn.Module):
         s = self.normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])
         s = s.expand(candidates, -1)
         chunks, _ = self.policy.sample(s, temperature, generator=generator, with_log_prob=False)
-        best = self.critic(s, chunks).mean(0).argmax() if candidates > 1 else 0
+        best = self.q(s, chunks).mean(0).argmax() if candidates > 1 else 0
         return chunks[best].cpu().numpy()
 
     # ---- losses ---------------------------------------------------------------------------
-    def bc_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Stage 1 (and the likelihood term later): NLL of dataset chunks, per chunk dimension."""
-        s = self.normalizer(batch["obs"])
-        return -self.policy.log_prob(batch["actions"], s).mean() / self.chunk_dim
+    def bc_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        """Stage 1 (and the likelihood term later): the policy's imitation loss on dataset chunks."""
+        return self.policy.bc_loss(batch["actions"], self.normalizer(batch["obs"]), generator).mean()
 
     def critic_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
-        s, s_next = self.normalizer(batch["obs"]), self.normalizer(batch["next_obs"])
+        s = self.normalizer(batch["obs"])
+        if self.spec.critic == "step":  # one-step target from the state after the chunk's first action
+            s_next = self.normalizer(batch["next_obs1"])
+            rewards, steps, terminated = batch["rewards"][:, :1], torch.ones_like(batch["steps"]), batch["terminated1"]
+        else:
+            s_next = self.normalizer(batch["next_obs"])
+            rewards, steps, terminated = batch["rewards"], batch["steps"], batch["terminated"]
         with torch.no_grad():
-            a_next, _ = self.policy.sample(s_next, 1.0, generator=generator)
-            q_next = self.target_critic(s_next, a_next)
+            a_next, _ = self.policy.sample(s_next, 1.0, generator=generator, with_log_prob=False)
+            q_next = self.q(s_next, a_next, target=True)
             pick = torch.randperm(self.cfg.critics, generator=generator, device="cpu")[: self.cfg.target_subset]
             q_next = q_next[pick.to(q_next.device)].min(0).values
-            target = chunk_td_target(batch["rewards"], batch["steps"], batch["terminated"], q_next, self.cfg.gamma)
-        q = self.critic(s, batch["actions"])
+            target = chunk_td_target(rewards, steps, terminated, q_next, self.cfg.gamma)
+        q = self.q(s, batch["actions"])
         return ((q - target[None]) ** 2).mean()
 
     def actor_loss(self, policy_batch: dict[str, torch.Tensor], data_batch: dict[str, torch.Tensor],
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-        """-Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset chunks)."""
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(actor loss, log pi of the policy's chunks or None).
+
+        Likelihood policies: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset
+        chunks). Diffusion: the denoising loss on replay chunks weighted by exp(A / beta), A the
+        critic's advantage of the replay chunk over a fresh policy chunk (normalised by its std).
+        """
         s = self.normalizer(policy_batch["obs"])
+        if not self.policy.has_likelihood:
+            with torch.no_grad():
+                q_data = self.q(s, policy_batch["actions"]).mean(0)
+                q_pi = self.q(s, self.policy.sample(s, 1.0, generator=generator)[0]).mean(0)
+                adv = q_data - q_pi
+                weights = torch.exp(adv / (adv.std() + 1e-6) / self.cfg.awr_temperature).clamp(max=100.0)
+                weights = weights / weights.mean()
+            return (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean(), None
         chunk, log_pi = self.policy.sample(s, 1.0, generator=generator)
-        q = self.critic(s, chunk).mean(0)
+        q = self.q(s, chunk).mean(0)
         # Q's scale grows with returns; normalise it so lambda keeps one meaning (TD3+BC).
         q_term = -(q / q.abs().mean().detach().clamp(min=1e-3)).mean()
-        return q_term + self.cfg.alpha * log_pi.mean() / self.chunk_dim + self.cfg.bc_weight * self.bc_loss(data_batch)
+        log_pi = log_pi / self.chunk_dim  # per dimension, like the NLL term
+        loss = q_term + self.alpha * log_pi.mean()
+        if self.cfg.bc_weight > 0:
+            loss = loss + self.cfg.bc_weight * self.bc_loss(data_batch, generator)
+        return loss, log_pi.detach()
+
+    def alpha_loss(self, log_pi: torch.Tensor) -> torch.Tensor:
+        """SAC's temperature loss: raise alpha while entropy per dimension is below the target."""
+        return -(self.log_alpha * (log_pi + self.cfg.target_entropy)).mean()
 
     @torch.no_grad()
     def update_target(self) -> None:

@@ -1,7 +1,8 @@
 """Chunk transitions: what the chunked critic and the chunk policy learn from.
 
 One transition per start step t of an episode: (s_t, a_{t:t+H}, r_{t:t+H}, k, terminated,
-s_{t+k}), where k <= H steps were executed before the chunk or the episode ended. Actions after
+s_{t+k}), where k <= H steps were executed before the chunk or the episode ended, plus the
+one-step view a per-step critic needs: s_{t+1} and whether the episode terminated there. Actions after
 an episode's end are padded with its last action (the policy's BC target stays a full chunk);
 rewards after step k are zero and masked by `chunk_td_target`.
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS = ("obs", "actions", "rewards", "steps", "terminated", "next_obs")
+FIELDS = ("obs", "actions", "rewards", "steps", "terminated", "next_obs", "next_obs1", "terminated1")
 
 
 def episode_chunks(observations: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
@@ -31,6 +32,8 @@ def episode_chunks(observations: np.ndarray, actions: np.ndarray, rewards: np.nd
         # only a chunk that reaches the episode's last step sees its termination
         "terminated": (terminated & (starts + steps == T)).astype(bool),
         "next_obs": observations[starts + steps].astype(np.float32),
+        "next_obs1": observations[starts + 1].astype(np.float32),
+        "terminated1": (terminated & (starts + 1 == T)).astype(bool),
     }
 
 

@@ -12,12 +12,14 @@ import dataclasses
 import inspect
 from dataclasses import dataclass, fields
 
+from softflow_bench.algos import ALGORITHMS
+
 
 @dataclass
 class RunConfig:
     # ---- what to run ----------------------------------------------------------------------
     algo: str = "softflow"
-    """Algorithm (softflow)."""
+    """Algorithm: softflow or a baseline/ablation (softflow_bench/algos.py lists them)."""
     env: str = "cube_pronation"
     """Task short name (cube_pronation) or any registered Gymnasium id with Box spaces."""
     seed: int = 0
@@ -66,7 +68,18 @@ class RunConfig:
     """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 100 by the
     sweep in results/sweeps/softflow_bc_weight_cube_pronation_quick.md (1 and 10 drop every cube)."""
     alpha: float = 0.0
-    """Entropy weight (alpha * log pi); 0 for SOFT-FLOW, as method.md decides."""
+    """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW, as method.md decides. With
+    --auto-alpha, its starting value."""
+    auto_alpha: bool = False
+    """Tune alpha (SAC) to hold the policy's entropy per action dimension at target_entropy."""
+    target_entropy: float = -1.0
+    """Entropy per action dimension that --auto-alpha aims for (SAC's -|A| in total)."""
+    diffusion_steps: int = 10
+    """DDIM sampling steps of the diffusion policy."""
+    diffusion_train_steps: int = 100
+    """Noise levels of the diffusion policy's DDPM training (cosine schedule)."""
+    awr_temperature: float = 1.0
+    """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier."""
     temperature: float = 0.7
     """Base-noise scale when acting (deployment default 0.7)."""
     candidates: int = 24
@@ -107,7 +120,7 @@ TIERS: dict[str, dict[str, float]] = {
                   eval_episodes=100, eval_every=10, checkpoint_every=1000),
 }
 
-ALGOS = ("softflow",)
+ALGOS = tuple(ALGORITHMS)
 
 
 class ConfigError(ValueError):
@@ -149,10 +162,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"unknown tier {cfg.tier!r}; choose one of {sorted(TIERS)}")
     if cfg.algo not in ALGOS:
         raise ConfigError(f"unknown algo {cfg.algo!r}; choose one of {list(ALGOS)}")
-    tier = {k: v for k, v in TIERS[cfg.tier].items() if k not in given}
-    cfg = dataclasses.replace(cfg, **tier)
+    budget = {**TIERS[cfg.tier], **ALGORITHMS[cfg.algo].defaults}  # the algorithm's defaults win over the tier's
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in budget.items() if k not in given})
     positive = ["chunk", "flow_blocks", "width", "critics", "target_subset", "batch", "candidates",
-                "eval_episodes", "eval_every", "checkpoint_every"]
+                "diffusion_steps", "diffusion_train_steps", "eval_episodes", "eval_every", "checkpoint_every"]
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
@@ -167,8 +180,13 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"--target-subset ({cfg.target_subset}) cannot exceed --critics ({cfg.critics})")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"--device must be auto, cpu or cuda, got {cfg.device!r}")
-    if min(cfg.temperature, cfg.lr, cfg.tau, cfg.utd) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
-        raise ConfigError("temperature, lr, tau and utd must be > 0; alpha and bc_weight >= 0")
+    if cfg.diffusion_steps > cfg.diffusion_train_steps:
+        raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
+                          f"({cfg.diffusion_train_steps})")
+    if cfg.auto_alpha and cfg.alpha <= 0:
+        raise ConfigError("--auto-alpha needs a starting --alpha > 0")
+    if min(cfg.temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
+        raise ConfigError("temperature, lr, tau, utd and awr_temperature must be > 0; alpha and bc_weight >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     return cfg

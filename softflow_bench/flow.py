@@ -19,6 +19,16 @@ from torch import nn
 ATANH_EPS = 1e-4
 
 
+def tanh_logdet(u: torch.Tensor) -> torch.Tensor:
+    """log |d tanh(u)/du| summed over the last dim, = log(1 - tanh(u)^2) in a numerically stable form."""
+    return (2 * (math.log(2) - u - nn.functional.softplus(-2 * u))).sum(-1)
+
+
+def gaussian_log_prob(z: torch.Tensor) -> torch.Tensor:
+    """Standard normal log density, summed over the last dim."""
+    return -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
+
+
 def mlp(inp: int, out: int, width: int, depth: int = 2, layer_norm: bool = True) -> nn.Sequential:
     layers: list[nn.Module] = []
     d = inp
@@ -61,7 +71,13 @@ class AffineCoupling(nn.Module):
 
 
 class ChunkFlow(nn.Module):
-    """p(chunk | obs features): z ~ N(0, I) -> couplings -> tanh, on dim = H * action_dim."""
+    """p(chunk | obs features): z ~ N(0, I) -> couplings -> tanh, on dim = H * action_dim.
+
+    The chunk-policy interface every algorithm's policy follows: `sample`, `bc_loss` (per sample)
+    and `has_likelihood` (a flow and a Gaussian have `log_prob`; a diffusion policy does not).
+    """
+
+    has_likelihood = True
 
     def __init__(self, dim: int, cond_dim: int, blocks: int = 6, width: int = 256, scale_bound: float = 2.0,
                  seed: int = 0):
@@ -96,21 +112,12 @@ class ChunkFlow(nn.Module):
                 logdet = logdet + ld
         return z, logdet
 
-    @staticmethod
-    def _base_log_prob(z: torch.Tensor) -> torch.Tensor:
-        return -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
-
-    @staticmethod
-    def _tanh_logdet(u: torch.Tensor) -> torch.Tensor:
-        # log |d tanh(u)/du| = log(1 - tanh(u)^2), in a numerically stable form
-        return (2 * (math.log(2) - u - nn.functional.softplus(-2 * u))).sum(-1)
-
     def log_prob(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Exact log density of chunks x in (-1, 1)^dim (x is clipped by ATANH_EPS first)."""
         x = x.clamp(-1 + ATANH_EPS, 1 - ATANH_EPS)
         u = torch.atanh(x)
         z, ld = self._to_base(u, cond)
-        return self._base_log_prob(z) + ld - self._tanh_logdet(u)
+        return gaussian_log_prob(z) + ld - tanh_logdet(u)
 
     def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
                with_log_prob: bool = True):
@@ -122,4 +129,8 @@ class ChunkFlow(nn.Module):
         if not with_log_prob:  # acting needs no density: skip its bookkeeping
             return x, None
         # log-prob under the *untempered* model, of the tempered sample
-        return x, self._base_log_prob(z) - ld - self._tanh_logdet(u)
+        return x, gaussian_log_prob(z) - ld - tanh_logdet(u)
+
+    def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-sample imitation loss: NLL per chunk dimension."""
+        return -self.log_prob(x, cond) / self.dim

@@ -1,8 +1,9 @@
-"""The learner loop: SOFT-FLOW's four stages, evaluation, checkpoints and resume.
+"""The learner loop every algorithm runs: the four stages, evaluation, checkpoints and resume.
 
 Stages: (1) `bc` maximum likelihood on demonstration chunks; (2) `critic_warmup` with the actor
 frozen; (3) `offline` actor + critic on demonstrations; (4) `online` chunks executed open-loop
-by the current policy, replay mixing offline and online data. A checkpoint (weights, optimiser
+by the current policy, replay mixing offline and online data. Imitation-only algorithms
+(`bc_*`) stop after stage 1 and are evaluated there. A checkpoint (weights, optimiser
 and RNG states, progress, curve) is written atomically every `checkpoint_every` updates in the
 offline stages and after every online episode, with the online replay buffer beside it, so a
 killed run resumes where it stopped and loses no collected data.
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from softflow_bench.agent import SoftFlowAgent
+from softflow_bench.agent import Agent
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
 
@@ -62,13 +63,14 @@ class Learner:
         self.action_dim = self.env.action_space.shape[0]
         self.low, self.high = self.env.action_space.low, self.env.action_space.high
         torch.manual_seed(cfg.seed)
-        self.agent = SoftFlowAgent(obs_dim, self.action_dim, cfg).to(device)
+        self.agent = Agent(obs_dim, self.action_dim, cfg).to(device)
         self.offline = offline if offline is not None and len(offline) else None
         self.online = ChunkBuffer()
         if self.offline is not None:
             self.agent.normalizer.fit(self.offline.data["obs"])
         self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
         self.critic_opt = torch.optim.Adam(self.agent.critic.parameters(), lr=cfg.lr)
+        self.alpha_opt = torch.optim.Adam([self.agent.log_alpha], lr=cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.state = {"stage": "bc", "stage_step": 0, "online_episodes": 0, "online_env_steps": 0,
@@ -111,8 +113,11 @@ class Learner:
             self.agent.update_target()
         if train_actor:
             data = self._to_torch(self.offline.sample(self.rng, self.cfg.batch)) if self.offline else self._batch()
-            loss = self.agent.actor_loss(self._batch(), data, self.gen)
+            loss, log_pi = self.agent.actor_loss(self._batch(), data, self.gen)
             logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")
+            if self.cfg.auto_alpha:
+                self._step(self.alpha_opt, self.agent.alpha_loss(log_pi), "alpha")
+                logs["alpha"] = self.agent.alpha.item()
         return logs
 
     # ---- acting -------------------------------------------------------------------------
@@ -157,7 +162,7 @@ class Learner:
     def _checkpoint(self) -> dict:
         return {
             "agent": self.agent.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-            "critic_opt": self.critic_opt.state_dict(), "state": json.dumps(self.state),
+            "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict(), "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
         }
@@ -176,6 +181,7 @@ class Learner:
         self.agent.load_state_dict(ckpt["agent"])
         self.actor_opt.load_state_dict(ckpt["actor_opt"])
         self.critic_opt.load_state_dict(ckpt["critic_opt"])
+        self.alpha_opt.load_state_dict(ckpt["alpha_opt"])
         self.state = json.loads(ckpt["state"])
         torch.set_rng_state(ckpt["torch_rng"])
         self.gen.set_state(ckpt["gen"])
@@ -198,7 +204,7 @@ class Learner:
         while self.state["stage_step"] < steps:
             if bc_only:
                 batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
-                logs = {"bc_nll": self._step(self.actor_opt, self.agent.bc_loss(batch), "bc")}
+                logs = {"bc_loss": self._step(self.actor_opt, self.agent.bc_loss(batch, self.gen), "bc")}
             else:
                 logs = self.update(train_actor, train_critic)
             self.state["stage_step"] += 1
@@ -263,6 +269,9 @@ class Learner:
                     self.bc_cache.parent.mkdir(parents=True, exist_ok=True)
                     atomic_torch_save(self._checkpoint(), self.bc_cache)
                 self._advance("critic_warmup")
+        if self.agent.spec.imitation_only and self.state["stage"] == "critic_warmup":
+            self.evaluate()  # bc_* rows: the stage-1 policy is the result
+            self.state["stage"] = "done"
         if self.state["stage"] == "critic_warmup":
             self._offline_stage("critic_warmup", cfg.critic_warmup_steps, train_actor=False, train_critic=True)
             self._advance("offline")

@@ -22,8 +22,15 @@ import numpy as np
 import torch
 
 import softflow_bench
+from softflow_bench.algos import ALGORITHMS
 from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve
 from softflow_bench.envs import ENV_IDS
+
+
+def demos_envs() -> tuple[str, ...]:
+    from softflow_bench.demos import EXPERT_ENVS
+
+    return EXPERT_ENVS
 
 
 def resolve_env(name: str) -> str:
@@ -63,8 +70,8 @@ def offline_chunks(cfg: RunConfig, say=print):
     return buf
 
 
-BC_CODE_VERSION = 2  # 2: couplings condition on the kept half only
-BC_FIELDS = ("algo", "env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
+BC_CODE_VERSION = 3  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm
+BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
              "critics", "lr", "batch", "bc_steps", "threads")
 
 
@@ -81,8 +88,15 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
     if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
         return None
     # BC_CODE_VERSION: bump when the policy's architecture or BC loss changes, so old caches are not reused
+    # Algorithms with the same policy and critic shapes share stage 1 (softflow, softflow_nolik and
+    # bc_flow start from the very same BC policy); the diffusion schedule only matters to diffusion.
+    spec = ALGORITHMS[cfg.algo]
+    shapes = {"policy": spec.policy, "step_critic": spec.critic == "step", "auto_alpha": cfg.auto_alpha,
+              "alpha": cfg.alpha}
+    if spec.policy == "diffusion":
+        shapes["diffusion_train_steps"] = cfg.diffusion_train_steps
     key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed), "code": BC_CODE_VERSION,
-           **{f: getattr(cfg, f) for f in BC_FIELDS}}
+           **shapes, **{f: getattr(cfg, f) for f in BC_FIELDS}}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"
     return Path(root) / f"{digest}.pt"
@@ -118,6 +132,9 @@ def main(argv=None) -> int:
                              if k not in ("resume", "video", "device") and saved.get(k) != v)
             if changed:
                 raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
+        if ALGORITHMS[cfg.algo].imitation_only and (cfg.env not in demos_envs() or cfg.demo_episodes == 0):
+            raise ConfigError(f"--algo {cfg.algo} imitates demonstrations; {cfg.env} has none here "
+                              f"(tasks with an expert: {list(demos_envs())})")
         if cfg.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
     except ConfigError as exc:

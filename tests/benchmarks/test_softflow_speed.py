@@ -11,7 +11,7 @@ import time
 import numpy as np
 import torch
 
-from softflow_bench.agent import SoftFlowAgent
+from softflow_bench.agent import Agent
 from softflow_bench.config import RunConfig
 
 OBS_DIM, ACTION_DIM = 60, 17
@@ -19,7 +19,7 @@ OBS_DIM, ACTION_DIM = 60, 17
 
 def _agent():
     torch.manual_seed(0)
-    return SoftFlowAgent(OBS_DIM, ACTION_DIM, RunConfig())
+    return Agent(OBS_DIM, ACTION_DIM, RunConfig())
 
 
 def _batch(n, cfg):
@@ -64,7 +64,7 @@ def test_full_update_batch_256(benchmark):
             loss.backward()
             opt.step()
         agent.update_target()
-        loss = agent.actor_loss(batch, batch)
+        loss, _ = agent.actor_loss(batch, batch)
         actor_opt.zero_grad()
         loss.backward()
         actor_opt.step()

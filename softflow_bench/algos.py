@@ -1,0 +1,47 @@
+"""The algorithms `--algo` can name, as (policy, critic, default overrides).
+
+One learner loop and one agent serve them all (`softflow_bench.learner`, `softflow_bench.agent`):
+an algorithm is only its policy family, its critic and a few field defaults. The defaults here are
+applied after the tier's budgets and lose to any field given on the command line.
+
+Policies: `flow` (softflow_bench.flow), `gaussian` (baselines.gaussian), `diffusion`
+(baselines.diffusion). Critics: `chunk` Q(s_t, a_{t:t+H}) with the n-step chunk target; `step`
+Q(s_t, a_t) with a one-step target (the chunk is still executed open-loop); `none` for
+imitation-only rows (stage 1, then evaluation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    policy: str
+    critic: str
+    summary: str
+    defaults: dict = field(default_factory=dict)
+
+    @property
+    def imitation_only(self) -> bool:
+        return self.critic == "none"
+
+
+ALGORITHMS: dict[str, AlgoSpec] = {
+    "softflow": AlgoSpec("flow", "chunk", "SOFT-FLOW: flow over chunks, chunked critic, -Q + lambda * NLL"),
+    "softflow_nolik": AlgoSpec("flow", "chunk", "SOFT-FLOW without the likelihood term (lambda = 0)",
+                               dict(bc_weight=0.0)),
+    "softflow_stepcritic": AlgoSpec("flow", "step", "SOFT-FLOW with a per-step critic Q(s_t, a_t); chunks still "
+                                    "executed open-loop, the actor's Q term sees the chunk's first action"),
+    # RLPD recipe (50/50 replay, LayerNorm ensemble, UTD field) + auto-tuned entropy, BC-initialised;
+    # with H = 1 the chunk critic is the usual per-step critic and its target the one-step target.
+    "sac": AlgoSpec("gaussian", "chunk", "per-step tanh-Gaussian SAC (RLPD recipe), BC-initialised",
+                    dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01)),
+    "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
+    "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
+                          "denoising on replay"),
+    "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
+    "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
+    "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",
+                             dict(candidates=1)),
+}
