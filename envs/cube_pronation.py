@@ -153,6 +153,13 @@ def yaw_increment(quat_prev: np.ndarray, quat_now: np.ndarray) -> float:
     return float(rotvec[2])
 
 
+def observation(joint_pos: np.ndarray, joint_vel: np.ndarray, prev_action: np.ndarray, cube_pos_palm: np.ndarray,
+                cube_rot_palm: np.ndarray) -> np.ndarray:
+    """The policy's observation (OBS_LAYOUT) from its parts; shared with the real hand's env."""
+    return np.concatenate([joint_pos, joint_vel, prev_action, cube_pos_palm,
+                           np.asarray(cube_rot_palm)[:, :2].T.ravel()]).astype(np.float32)
+
+
 def is_dropped(cube_z: float, start_z: float, steps_without_contact: int, cfg: CubeTaskConfig) -> bool:
     """A drop: the cube fell below its start height by `drop_height`, or lost the hand too long."""
     return cube_z < start_z - cfg.drop_height or steps_without_contact >= cfg.no_contact_steps
@@ -272,8 +279,7 @@ class CubePronationEnv(MujocoTaskEnv):
     def _obs(self) -> np.ndarray:
         d = self.data
         rel_pos, rel_rot = self._cube_in_palm()
-        obs = np.concatenate([d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, rel_pos,
-                              rel_rot[:, :2].T.ravel()]).astype(np.float32)
+        obs = observation(d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, rel_pos, rel_rot)
         if self.cfg.obs_noise > 0:
             noise = self.np_random.normal(0.0, self.cfg.obs_noise, OBS_DIM).astype(np.float32)
             noise[2 * hand.NUM_JOINTS:3 * hand.NUM_JOINTS] = 0.0  # prev_action is known exactly

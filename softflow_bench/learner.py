@@ -55,10 +55,10 @@ def task_metrics(infos: list[dict]) -> dict[str, float]:
 
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
-                 bc_cache: Path | None = None):
+                 bc_cache: Path | None = None, env: gym.Env | None = None):
         self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
         self.bc_cache = bc_cache  # where the end-of-BC checkpoint is cached by (dataset, config) key
-        self.env = gym.make(env_id)
+        self.env = env if env is not None else gym.make(env_id)  # given: the real hand or its twin
         obs_dim = self.env.observation_space.shape[0]
         self.action_dim = self.env.action_space.shape[0]
         self.low, self.high = self.env.action_space.low, self.env.action_space.high

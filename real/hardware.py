@@ -1,0 +1,113 @@
+"""The physical implementations of `real.interfaces`: the ORCA hand through orca-core, an object
+tracker streaming JSON poses over UDP, and a person at the terminal for labels and resets."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import Callable
+
+import numpy as np
+
+from softflow_bench.real.interfaces import StalePose
+from softflow_bench.real.joint_map import JointMap
+
+
+class OrcaCoreHand:
+    """The ORCA hand through its own driver. `driver` is an orca_core hand: `OrcaHand` on hardware,
+    `MockOrcaHand` (orca-core's in-memory motor bus) to exercise everything but the servos."""
+
+    def __init__(self, driver, joint_map: JointMap):
+        self.driver, self.map = driver, joint_map
+
+    def connect(self) -> None:
+        ok, message = self.driver.connect(interactive=False)
+        if not ok:
+            raise ConnectionError(f"orca-core could not connect to the hand: {message}")
+        self.driver.enable_torque()
+
+    def read(self) -> np.ndarray:
+        return self.map.to_radians(self.driver.get_joint_position().as_dict())
+
+    def command(self, q: np.ndarray) -> None:
+        self.driver.set_joint_positions(self.map.to_degrees(q))
+
+    def disable_torque(self) -> None:
+        self.driver.disable_torque()
+
+    def disconnect(self) -> None:
+        self.driver.disconnect()
+
+
+class UdpPoseTracker:
+    """Latest object pose from JSON datagrams {"pos": [x, y, z], "quat": [w, x, y, z]} (palm frame,
+    metres) on a UDP port; a pose older than `staleness_s` is refused with StalePose."""
+
+    def __init__(self, port: int, staleness_s: float = 0.2, host: str = "127.0.0.1"):
+        self.staleness_s = staleness_s
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self._latest: tuple[float, np.ndarray, np.ndarray] | None = None
+        self.bad_packets = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                packet, _ = self.sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            try:
+                msg = json.loads(packet)
+                pos, quat = np.asarray(msg["pos"], float), np.asarray(msg["quat"], float)
+                if pos.shape != (3,) or quat.shape != (4,) or not np.all(np.isfinite(np.r_[pos, quat])):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError):
+                self.bad_packets += 1
+                continue
+            self._latest = (time.monotonic(), pos, quat / np.linalg.norm(quat))
+
+    def pose(self) -> tuple[np.ndarray, np.ndarray]:
+        latest = self._latest
+        if latest is None or time.monotonic() - latest[0] > self.staleness_s:
+            raise StalePose(f"no object pose on UDP port {self.port} in the last {self.staleness_s} s")
+        w, x, y, z = latest[2]
+        rot = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+        return latest[1].copy(), rot
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+class TerminalOperator:
+    """A person at the terminal: confirms resets and labels each episode (reward = turns made)."""
+
+    def __init__(self, ask: Callable[[str], str] = input):
+        self.ask = ask
+
+    def reset(self, episode: int) -> None:
+        self.ask(f"episode {episode}: put the cube in the grasp, then press Enter ")
+
+    def step_reward(self, info: dict) -> float:
+        return 0.0  # sparse: the label at the end carries the reward
+
+    def episode_label(self, info: dict) -> dict:
+        while True:
+            answer = self.ask("turns made (e.g. 0.5; 0 if dropped at once): ").strip()
+            try:
+                turns = float(answer)
+                break
+            except ValueError:
+                print(f"not a number: {answer!r}")
+        success = self.ask("success? [y/n] ").strip().lower().startswith("y")
+        return {"success": success, "reward": turns, "turns": turns}

@@ -1,0 +1,43 @@
+"""The four parts a real setup needs, each a small interface with a hardware implementation and
+a digital-twin one (LeRobot style: connect, observe, act, disconnect).
+
+Joint angles are radians in `softflow_bench.hand.JOINT_IDS` order everywhere in `real/`; only
+`real.joint_map` speaks orca-core's degrees.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class StalePose(RuntimeError):
+    """The tracker has no pose newer than its staleness timeout."""
+
+
+class Hand(Protocol):
+    def connect(self) -> None: ...
+    def read(self) -> np.ndarray:
+        """Measured joint angles (rad)."""
+    def command(self, q: np.ndarray) -> None:
+        """Send joint targets (rad) that already passed the safety filter."""
+    def disable_torque(self) -> None: ...
+    def disconnect(self) -> None: ...
+
+
+class ObjectTracker(Protocol):
+    def pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """Latest object (position (3,), rotation (3, 3)) in the palm frame; raises StalePose."""
+
+
+class RewardSource(Protocol):
+    def step_reward(self, info: dict) -> float:
+        """Reward for the step just taken (a human labeller gives 0 until the episode ends)."""
+    def episode_label(self, info: dict) -> dict:
+        """At the end of an episode: {"success": bool, "reward": float, ...} added to the last step."""
+
+
+class SceneReset(Protocol):
+    def reset(self, episode: int) -> None:
+        """Return when the scene is ready for a new episode."""
