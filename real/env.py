@@ -37,7 +37,7 @@ class RealHandEnv(gym.Env):
         self.action_space = gym.spaces.Box(-1.0, 1.0, (hand.NUM_JOINTS,), np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (OBS_DIM,), np.float32)
         self.episode = recorder.next_index()
-        self.on_command = None  # set by the caller to feed a watchdog
+        self.watchdog = None  # a real.safety.Watchdog, armed during episodes
 
     def _observe(self) -> np.ndarray:
         q = self.hand.read()
@@ -51,6 +51,9 @@ class RealHandEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.resetter.reset(self.episode)
+        self.hand.enable_torque()  # also after a watchdog trip or an emergency stop
+        if self.watchdog:
+            self.watchdog.arm()
         q = self.hand.read()
         self.safety.reset(q)
         self._q_prev = q
@@ -75,8 +78,8 @@ class RealHandEnv(gym.Env):
             command, events, ended_by = self.safety.last_safe, self.safety.events[-1:], "unsafe_command"
         self._events += events
         self.hand.command(command)
-        if self.on_command:
-            self.on_command()
+        if self.watchdog:
+            self.watchdog.feed()
         self.rate.wait()
         self._steps += 1
         if ended_by is None:
@@ -99,9 +102,12 @@ class RealHandEnv(gym.Env):
             label = self.rewards.episode_label(info)
             reward += float(label.get("reward", 0.0))
             info.update(success=bool(label.get("success", False)), turns=float(label.get("turns", 0.0)),
-                        dropped=ended_by in ("dropped", "object_lost"))
+                        dropped=ended_by in ("dropped", "object_lost"),
+                        watchdog_tripped=bool(self.watchdog and self.watchdog.tripped))
         self.recorder.step(action, command, obs, reward, time.time())
         if terminated or truncated:
+            if self.watchdog:
+                self.watchdog.disarm()
             self.recorder.end(terminated, truncated, {"label": label, "ended_by": ended_by or "time_limit",
                                                       "late_cycles": info["late_cycles"], "safety_events": self._events})
             self.episode += 1

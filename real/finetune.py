@@ -72,7 +72,7 @@ def build_env(args, hc: dict, recorder, seed: int):
     env = RealHandEnv(*parts, ranges=ranges, recorder=recorder, safety=safety, realtime=not args.twin,
                       max_late_run=hc["max_late_run"])
     watchdog = Watchdog(hc["watchdog_s"], parts[0].disable_torque)
-    env.on_command = watchdog.feed
+    env.watchdog = watchdog
     return env, watchdog, closers
 
 
@@ -157,8 +157,8 @@ def main(argv=None) -> int:
     finally:
         for close in closers:
             close()
-    if watchdog.tripped:
-        print("warning: the watchdog disabled torque during the run (commands stopped arriving in time)")
+    if watchdog.trips:
+        print(f"warning: the watchdog disabled torque {watchdog.trips} times (commands stopped arriving in time)")
     final = state["curve"][-1]
     (out / "summary.json").write_text(json.dumps({"task": args.task, "twin": args.twin, "online_episodes":
                                                   state["online_episodes"], "curve": state["curve"],

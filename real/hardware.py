@@ -34,6 +34,9 @@ class OrcaCoreHand:
     def command(self, q: np.ndarray) -> None:
         self.driver.set_joint_positions(self.map.to_degrees(q))
 
+    def enable_torque(self) -> None:
+        self.driver.enable_torque()
+
     def disable_torque(self) -> None:
         self.driver.disable_torque()
 

@@ -59,11 +59,17 @@ class SafetyFilter:
 
 
 class Watchdog:
-    """Calls `on_timeout` (disable torque) once if `feed()` is not called for `timeout_s`."""
+    """While armed, calls `on_timeout` (disable torque) once if `feed()` is not called for `timeout_s`.
+
+    The env arms it when an episode starts and disarms it when the episode ends, so the learner's
+    updates between episodes (no commands, by design) do not trip it.
+    """
 
     def __init__(self, timeout_s: float, on_timeout: Callable[[], None]):
         self.timeout_s, self.on_timeout = timeout_s, on_timeout
         self.tripped = False
+        self.trips = 0
+        self.armed = False
         self._last = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -80,8 +86,16 @@ class Watchdog:
     def feed(self) -> None:
         self._last = time.monotonic()
 
+    def arm(self) -> None:
+        self._last = time.monotonic()
+        self.tripped, self.armed = False, True
+
+    def disarm(self) -> None:
+        self.armed = False
+
     def _run(self) -> None:
         while not self._stop.wait(self.timeout_s / 4):
-            if not self.tripped and time.monotonic() - self._last > self.timeout_s:
+            if self.armed and not self.tripped and time.monotonic() - self._last > self.timeout_s:
                 self.tripped = True
+                self.trips += 1
                 self.on_timeout()

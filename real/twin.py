@@ -43,6 +43,9 @@ class TwinScene:
         _, self.last_reward, terminated, _, self.last_info = self.env.step(np.clip(action, -1, 1))
         self.last_info = {**self.last_info, "dropped": bool(self.last_info.get("dropped", terminated))}
 
+    def enable_torque(self) -> None:
+        self.torque = True
+
     def disable_torque(self) -> None:
         self.torque = False
 

@@ -74,15 +74,21 @@ def test_safety_clips_rate_limits_and_refuses_nan(ranges):
     assert np.array_equal(safety.last_safe, before) and safety.events[-1]["event"] == "non_finite"
 
 
-def test_watchdog_disables_torque_only_when_commands_stop():
+def test_watchdog_disables_torque_only_when_commands_stop_inside_an_episode():
     tripped = []
     with Watchdog(0.1, lambda: tripped.append(time.monotonic())) as dog:
+        time.sleep(0.3)  # disarmed (between episodes: the learner updates, no commands)
+        assert not tripped
+        dog.arm()
         for _ in range(10):
             time.sleep(0.03)
             dog.feed()
         assert not tripped
         time.sleep(0.3)
-    assert len(tripped) == 1 and dog.tripped
+        assert len(tripped) == 1 and dog.tripped
+        dog.arm()  # the next episode re-arms it
+        assert not dog.tripped
+    assert dog.trips == 1
 
 
 def test_rate_keeper_counts_late_cycles():
@@ -237,6 +243,8 @@ def test_emergency_stop_turns_torque_off_and_writes_the_episode_in_progress(tmp_
     assert not scene.torque
     (arrays, meta), = load_episodes(tmp_path / "eps")
     assert meta["ended_by"] == "emergency_stop" and len(arrays["actions"]) == 2
+    env.reset()
+    assert scene.torque  # the next episode starts with torque on again
 
 
 @pytest.mark.parametrize("args, message", [
