@@ -35,7 +35,8 @@ def render(table: list[dict]) -> str:
     head = ["env", "algo", "tier", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit"]
     lines = ["# Leaderboard (development runs)", "",
              "Each row: the evaluation before online RL (after the offline stages) → the final one,",
-             "over the tier's fixed evaluation seeds. Regenerate a row with its command below, then",
+             "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
+             "one evaluation. Regenerate a row with its command below, then",
              "`python -m softflow_bench.tools.leaderboard`.", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
@@ -43,7 +44,10 @@ def render(table: list[dict]) -> str:
         for m in metrics:
             b = (r["before"] or {}).get(m)
             f = (r["final"] or {}).get(m)
-            cells.append(f"{b:.2f} → {f:.2f}" if b is not None and f is not None else "–")
+            if r["online_episodes"] == 0 and f is not None:
+                cells.append(f"{f:.2f}")
+            else:
+                cells.append(f"{b:.2f} → {f:.2f}" if b is not None and f is not None else "–")
         lines.append("| " + " | ".join(cells + [r["git_commit"]]) + " |")
     lines += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in table]
     return "\n".join(lines) + "\n"
