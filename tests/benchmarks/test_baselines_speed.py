@@ -12,57 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from softflow_bench.agent import Agent
-from softflow_bench.config import RunConfig, resolve
-
-OBS_DIM, ACTION_DIM = 60, 17
-
-
-def _agent(algo: str) -> Agent:
-    torch.manual_seed(0)
-    return Agent(OBS_DIM, ACTION_DIM, resolve(RunConfig(algo=algo), {"algo"}))
-
-
-def _batch(n: int, chunk: int) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(0)
-    return {
-        "obs": torch.randn(n, OBS_DIM, generator=g), "next_obs": torch.randn(n, OBS_DIM, generator=g),
-        "next_obs1": torch.randn(n, OBS_DIM, generator=g),
-        "actions": torch.rand(n, chunk * ACTION_DIM, generator=g) * 1.8 - 0.9,
-        "rewards": torch.randn(n, chunk, generator=g), "steps": torch.full((n,), chunk),
-        "terminated": torch.zeros(n, dtype=torch.bool), "terminated1": torch.zeros(n, dtype=torch.bool),
-    }
-
-
-def _updater(agent: Agent):
-    """One full learner update (critic, target, actor, alpha when tuned), as Learner.update does."""
-    cfg = agent.cfg
-    batch = _batch(cfg.batch, cfg.chunk)
-    actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=cfg.lr)
-    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
-    alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
-
-    def update():
-        for opt, loss in ((critic_opt, agent.critic_loss(batch)),):
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        agent.update_target()
-        loss, log_pi = agent.actor_loss(batch, batch)
-        actor_opt.zero_grad()
-        loss.backward()
-        actor_opt.step()
-        if cfg.auto_alpha:
-            alpha_opt.zero_grad()
-            agent.alpha_loss(log_pi).backward()
-            alpha_opt.step()
-
-    return update
-
+from bench_agents import OBS_DIM, make_agent, make_update
 
 def test_flow_samples_faster_than_diffusion(benchmark):
     torch.set_num_threads(1)
-    flow, diffusion = _agent("softflow"), _agent("diffusion")
+    flow, diffusion = make_agent("softflow"), make_agent("diffusion")
     obs = np.random.default_rng(0).standard_normal(OBS_DIM).astype(np.float32)
     times = {"flow": [], "diffusion": []}
     for _ in range(5):
@@ -87,7 +41,7 @@ def test_flow_samples_faster_than_diffusion(benchmark):
 @pytest.mark.parametrize("algo", ["sac", "diffusion"])
 def test_update_batch_256_beside_softflow(benchmark, algo):
     torch.set_num_threads(1)
-    updates = {"softflow": _updater(_agent("softflow")), algo: _updater(_agent(algo))}
+    updates = {"softflow": make_update(make_agent("softflow")), algo: make_update(make_agent(algo))}
     times = {k: [] for k in updates}
     for _ in range(2):
         for u in updates.values():

@@ -11,30 +11,12 @@ import time
 import numpy as np
 import torch
 
-from softflow_bench.agent import Agent
-from softflow_bench.config import RunConfig
-
-OBS_DIM, ACTION_DIM = 60, 17
-
-
-def _agent():
-    torch.manual_seed(0)
-    return Agent(OBS_DIM, ACTION_DIM, RunConfig())
-
-
-def _batch(n, cfg):
-    g = torch.Generator().manual_seed(0)
-    return {
-        "obs": torch.randn(n, OBS_DIM, generator=g), "next_obs": torch.randn(n, OBS_DIM, generator=g),
-        "actions": torch.rand(n, cfg.chunk * ACTION_DIM, generator=g) * 1.8 - 0.9,
-        "rewards": torch.randn(n, cfg.chunk, generator=g), "steps": torch.full((n,), cfg.chunk),
-        "terminated": torch.zeros(n, dtype=torch.bool),
-    }
+from bench_agents import OBS_DIM, make_agent, make_update
 
 
 def test_best_of_24_sampling_latency(benchmark):
     torch.set_num_threads(1)
-    agent = _agent()
+    agent = make_agent("softflow")
     obs = np.random.default_rng(0).standard_normal(OBS_DIM).astype(np.float32)
     for _ in range(5):
         agent.act(obs, 0.7, 24)
@@ -52,23 +34,7 @@ def test_best_of_24_sampling_latency(benchmark):
 
 def test_full_update_batch_256(benchmark):
     torch.set_num_threads(1)
-    agent = _agent()
-    cfg = agent.cfg
-    batch = _batch(cfg.batch, cfg)
-    actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=cfg.lr)
-    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
-
-    def update():
-        for opt, loss in ((critic_opt, agent.critic_loss(batch)),):
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        agent.update_target()
-        loss, _ = agent.actor_loss(batch, batch)
-        actor_opt.zero_grad()
-        loss.backward()
-        actor_opt.step()
-
+    update = make_update(make_agent("softflow"))
     update()
     t = time.perf_counter()
     for _ in range(5):

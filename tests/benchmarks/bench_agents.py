@@ -1,0 +1,50 @@
+"""Agents, batches and one learner-style update at the default method sizes, for the benchmarks."""
+
+import torch
+
+from softflow_bench.agent import Agent
+from softflow_bench.config import RunConfig, resolve
+
+OBS_DIM, ACTION_DIM = 60, 17
+
+
+def make_agent(algo: str) -> Agent:
+    torch.manual_seed(0)
+    return Agent(OBS_DIM, ACTION_DIM, resolve(RunConfig(algo=algo), {"algo"}))
+
+
+def make_batch(n: int, chunk: int) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {
+        "obs": torch.randn(n, OBS_DIM, generator=g), "next_obs": torch.randn(n, OBS_DIM, generator=g),
+        "next_obs1": torch.randn(n, OBS_DIM, generator=g),
+        "actions": torch.rand(n, chunk * ACTION_DIM, generator=g) * 1.8 - 0.9,
+        "rewards": torch.randn(n, chunk, generator=g), "steps": torch.full((n,), chunk),
+        "terminated": torch.zeros(n, dtype=torch.bool), "terminated1": torch.zeros(n, dtype=torch.bool),
+    }
+
+
+def make_update(agent: Agent):
+    """One full learner update (critic, target, actor, alpha when tuned), as Learner.update does."""
+    cfg = agent.cfg
+    batch = make_batch(cfg.batch, cfg.chunk)
+    actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=cfg.lr)
+    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
+    alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
+
+    def update():
+        for opt, loss in ((critic_opt, agent.critic_loss(batch)),):
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        agent.update_target()
+        loss, log_pi = agent.actor_loss(batch, batch)
+        actor_opt.zero_grad()
+        loss.backward()
+        actor_opt.step()
+        if cfg.auto_alpha:
+            alpha_opt.zero_grad()
+            agent.alpha_loss(log_pi).backward()
+            alpha_opt.step()
+
+    return update
