@@ -42,3 +42,18 @@ def test_imitation_only_needs_demonstrations(shared_env):
     proc = subprocess.run(RUN + ["--algo", "bc_flow", "--env", "Pendulum-v1", "--tier", "smoke", "--out", str(out)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "imitates demonstrations" in proc.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("algo", [a for a, spec in ALGORITHMS.items() if not spec.imitation_only])
+def test_smoke_run_on_scissors_without_demonstrations(shared_env, algo):
+    """scissors_tape has no expert yet: every RL algorithm runs there as pure online RL."""
+    root, env = shared_env
+    out = root / f"scissors_{algo}"
+    # 400-step episodes: one online and one evaluation episode keep this to seconds per algorithm
+    proc = subprocess.run(RUN + ["--algo", algo, "--env", "scissors_tape", "--tier", "smoke", "--out", str(out),
+                                 "--online-episodes", "1", "--eval-episodes", "1"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "skipping the offline stages" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["online_episodes"] == 1 and {"grasp_rate", "cut_rate"} <= set(summary["final"])
