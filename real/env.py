@@ -58,7 +58,7 @@ class RealHandEnv(gym.Env):
         self.safety.reset(q)
         self._q_prev = q
         self._prev_action = np.clip(hand.normalize(q, self.ranges), -1, 1).astype(np.float32)
-        obs = self._observe()
+        obs = self._obs = self._observe()
         self._start_pos = self._cube_pos.copy()
         self._steps, self._events, self._late_before = 0, [], self.rate.late_total
         self.rate.start()
@@ -90,7 +90,7 @@ class RealHandEnv(gym.Env):
             if moved > self.drop_distance or getattr(self.hand, "dropped", False):
                 ended_by = ended_by or "dropped"
         except StalePose:
-            obs, ended_by = self._last_obs(), ended_by or "object_lost"
+            obs, ended_by = self._obs, ended_by or "object_lost"  # the last pose seen
         if self.rate.late_run >= self.max_late_run:
             ended_by = ended_by or "late_cycles"
         info = {"ended_by": ended_by, "late_cycles": self.rate.late_total - self._late_before,
@@ -111,11 +111,8 @@ class RealHandEnv(gym.Env):
             self.recorder.end(terminated, truncated, {"label": label, "ended_by": ended_by or "time_limit",
                                                       "late_cycles": info["late_cycles"], "safety_events": self._events})
             self.episode += 1
-        self._obs_cache = obs
+        self._obs = obs
         return obs, reward, terminated, truncated, info
-
-    def _last_obs(self) -> np.ndarray:
-        return getattr(self, "_obs_cache", np.zeros(OBS_DIM, np.float32))
 
     def emergency_stop(self) -> None:
         """Torque off at once; the episode in progress is still written (marked interrupted)."""

@@ -40,8 +40,7 @@ class TwinScene:
             mujoco.mj_step(self.env.model, self.env.data, nstep=self.env.substeps)
             return
         action = hand.normalize(q, self.env._ranges).astype(np.float32)
-        _, self.last_reward, terminated, _, self.last_info = self.env.step(np.clip(action, -1, 1))
-        self.last_info = {**self.last_info, "dropped": bool(self.last_info.get("dropped", terminated))}
+        _, self.last_reward, _, _, self.last_info = self.env.step(np.clip(action, -1, 1))
 
     def enable_torque(self) -> None:
         self.torque = True
