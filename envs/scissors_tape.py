@@ -4,7 +4,11 @@ The SOFT-FLOW paper's first real task, in MuJoCo. The right ORCA hand hangs palm
 6-DoF actuated base (x, y, z slides and yaw, pitch, roll hinges: a stand-in for the Franka arm),
 23 action dims in all. A pair of scissors lies flat in an open case on the table: blade A and
 ring A are one body with a free joint; blade B and ring B turn about the pivot on a hinge with
-limits and a light opening spring. A strip of tape hangs vertically from a holder: its lower half
+limits and a light opening spring. The case's moulded insert carries the blades and handles,
+and the finger rings sit over a well: fingers lowered into the rings go through them, as they do
+in a real case (on a flat floor the ORCA fingertips, about 2 cm thick, could not enter the rings at
+all). The scissors lie blades along +y, so the two rings sit side by side along x, the axis the
+thumb and index finger oppose along. A strip of tape hangs vertically from a holder: its lower half
 is held to the upper one by an active weld. Cutting is modelled: when the blades close past a
 threshold with the tape's cut point between them, the weld is switched off and the lower half
 falls away.
@@ -30,13 +34,17 @@ ARM_RANGES = np.array([[-0.15, 0.35], [-0.25, 0.35], [-0.19, 0.15], [-1.2, 1.2],
 ARM_HOME = (0.05, 0.0, 0.20)  # the arm origin, ~2.4 cm above the palm centre
 ACTION_IDS: tuple[str, ...] = ARM_JOINTS + hand.JOINT_IDS
 
-CASE_POS = (0.06, 0.0)       # centre of the case on the table (x, y)
-CASE_HALF = (0.1, 0.075)     # inner half-sizes of the case (x, y)
-PIVOT_POS = (0.075, -0.005)   # scissors pivot when lying in the case (x, y)
+CASE_POS = (0.075, 0.0)      # centre of the case on the table (x, y)
+CASE_HALF = (0.095, 0.11)    # inner half-sizes of the case (x, y)
+PIVOT_POS = (0.08, 0.0)      # scissors pivot when lying in the case (x, y); blades point +y
+INSERT_H = 0.03              # height of the case insert the blades rest on (m)
+INSERT_EDGE = -0.025         # y of the insert's edge in the case frame: the rings lie over the well beyond it
 TAPE_POS = (0.22, 0.22)      # the tape strip's centre line (x, y)
 TAPE_CUT_Z = 0.11            # height of the cut point on the strip
 BLADE_LEN = 0.07
-RING_R = 0.016               # ring centre-line radius (m); the hole is ~2.6 cm across
+RING_R = 0.024               # ring centre-line radius (m); the hole is ~3.8 cm across
+RING_TUBE = 0.005            # ring tube radius (m)
+RING_X, RING_Y = -0.07, 0.03  # ring centres in the scissors frame: (RING_X, -RING_Y) on A, (RING_X, RING_Y) on B
 
 # collision bits: blades pass through the tape (cutting is modelled, not simulated)
 TAPE_BITS = dict(contype=2, conaffinity=1)
@@ -73,7 +81,7 @@ class ScissorsTaskConfig:
     """Rest opening of the blades (rad)."""
     close_threshold: float = 0.08
     """The blades count as closed below this opening (rad)."""
-    case_wall: float = 0.022
+    case_wall: float = 0.045
     """Height of the case's walls (m): `grasped` needs the scissors above them and off the case."""
     reset_pos_noise: float = 0.01
     """Half-width (m) of the uniform noise on the scissors' position in the case."""
@@ -123,6 +131,9 @@ def build_model(cfg: ScissorsTaskConfig = ScissorsTaskConfig()) -> mujoco.MjMode
     grey = [0.35, 0.3, 0.25, 1]
     hx, hy, hz, t = *CASE_HALF, cfg.case_wall / 2, 0.0025
     case.add_geom(name="case_bottom", type=G.mjGEOM_BOX, size=[hx, hy, t], pos=[0, 0, t], rgba=grey)
+    iy = (hy - INSERT_EDGE) / 2
+    case.add_geom(name="case_insert", type=G.mjGEOM_BOX, size=[hx, iy, INSERT_H / 2], pos=[0, hy - iy, INSERT_H / 2],
+                  rgba=[0.2, 0.2, 0.25, 1])
     for name, pos, size in [("case_wall_n", [0, hy + t, hz], [hx, t, hz]), ("case_wall_s", [0, -hy - t, hz], [hx, t, hz]),
                             ("case_wall_e", [hx + t, 0, hz], [t, hy + 2 * t, hz]),
                             ("case_wall_w", [-hx - t, 0, hz], [t, hy + 2 * t, hz])]:
@@ -132,24 +143,25 @@ def build_model(cfg: ScissorsTaskConfig = ScissorsTaskConfig()) -> mujoco.MjMode
     px, py = PIVOT_POS
     fr = [cfg.ring_friction, 0.01, 0.001]
     steel, red, blue = [0.75, 0.75, 0.8, 1], [0.8, 0.15, 0.1, 1], [0.1, 0.3, 0.8, 1]
-    sa = spec.worldbody.add_body(name="scissors", pos=[px, py, 0.011])
+    # steel blades outweigh the handles, so the scissors rest on the insert instead of tipping into the well
+    sa = spec.worldbody.add_body(name="scissors", pos=[px, py, INSERT_H + 0.006])
     sa.add_freejoint(name="scissors")
     sa.add_geom(name="blade_a", type=G.mjGEOM_BOX, size=[BLADE_LEN / 2, 0.005, 0.0012],
-                pos=[BLADE_LEN / 2, 0.0, 0.0013], rgba=steel, mass=0.02, friction=fr, **BLADE_BITS)
-    ring_a = [-0.055, -0.02, 0.0013]
+                pos=[BLADE_LEN / 2, 0.0, 0.0013], rgba=steel, mass=0.03, friction=fr, **BLADE_BITS)
+    ring_a = [RING_X, -RING_Y, 0.0013]
     sa.add_geom(type=G.mjGEOM_CAPSULE, fromto=[0, 0, 0.0013, ring_a[0] + RING_R, ring_a[1], 0.0013],
                 size=[0.004, 0, 0], rgba=red, mass=0.01, friction=fr)
-    _ring(sa, ring_a, RING_R, 0.0035, red, dict(friction=fr, mass=0.004))
+    _ring(sa, ring_a, RING_R, RING_TUBE, red, dict(friction=fr, mass=0.0015))
     sb = sa.add_body(name="blade_b")
     # axis -z: a positive angle opens the blades (blade B's tip swings to -y, its ring to +y)
     sb.add_joint(name="scissors_hinge", type=J.mjJNT_HINGE, axis=[0, 0, -1], range=[0.0, 0.7],
                  stiffness=cfg.hinge_spring, springref=cfg.open_angle, damping=0.002, armature=1e-4)
     sb.add_geom(name="blade_b", type=G.mjGEOM_BOX, size=[BLADE_LEN / 2, 0.005, 0.0012],
-                pos=[BLADE_LEN / 2, 0.0, -0.0013], rgba=steel, mass=0.02, friction=fr, **BLADE_BITS)
-    ring_b = [-0.055, 0.02, -0.0013]
+                pos=[BLADE_LEN / 2, 0.0, -0.0013], rgba=steel, mass=0.03, friction=fr, **BLADE_BITS)
+    ring_b = [RING_X, RING_Y, -0.0013]
     sb.add_geom(type=G.mjGEOM_CAPSULE, fromto=[0, 0, -0.0013, ring_b[0] + RING_R, ring_b[1], -0.0013],
                 size=[0.004, 0, 0], rgba=blue, mass=0.01, friction=fr)
-    _ring(sb, ring_b, RING_R, 0.0035, blue, dict(friction=fr, mass=0.004))
+    _ring(sb, ring_b, RING_R, RING_TUBE, blue, dict(friction=fr, mass=0.0015))
     sb.add_site(name="blade_b_dir", pos=[BLADE_LEN, 0, 0])
 
     # ---- the tape: a vertical strip, lower half welded to the holder until it is cut ----
@@ -265,7 +277,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         q = d.qpos[self._sq]
         q[0] += rng.uniform(-1, 1) * cfg.reset_pos_noise
         q[1] += rng.uniform(-1, 1) * cfg.reset_pos_noise
-        yaw = rng.uniform(-1, 1) * cfg.reset_yaw_noise
+        yaw = np.pi / 2 + rng.uniform(-1, 1) * cfg.reset_yaw_noise
         q[3:] = [np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)]
         d.qpos[self._hinge] = cfg.open_angle
         d.ctrl[self._act] = self._ref
@@ -335,7 +347,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
     def _stage_scores(self, info: dict) -> tuple[float, ...]:
         d = self.data
         palm = d.xpos[self.model.body("right_palm").id]
-        ring_centre = d.xpos[self._scissors] + d.xmat[self._scissors].reshape(3, 3) @ np.array([-0.055, 0.0, 0.0])
+        ring_centre = d.xpos[self._scissors] + d.xmat[self._scissors].reshape(3, 3) @ np.array([RING_X, 0.0, 0.0])
         reach = dm_rewards.tolerance(float(np.linalg.norm(palm - ring_centre)), bounds=(0, 0.04), margin=0.2)
         to_tape = dm_rewards.tolerance(float(np.linalg.norm(self._cut_point_local()[:2] - [0.04, -0.01])),
                                        bounds=(0, 0.01), margin=0.2) if info["grasped"] else 0.0
