@@ -322,6 +322,13 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         lo, hi = self._ranges[:, 0], self._ranges[:, 1]
         return (2 * (q - lo) / (hi - lo) - 1).astype(np.float32)
 
+    def ring_centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """World positions of the centres of ring A (on the free body) and ring B (on the hinged blade)."""
+        d = self.data
+        ring_a = d.xpos[self._scissors] + d.xmat[self._scissors].reshape(3, 3) @ [RING_X, -RING_Y, 0.0]
+        ring_b = d.xpos[self._blade_b] + d.xmat[self._blade_b].reshape(3, 3) @ [RING_X, RING_Y, 0.0]
+        return ring_a, ring_b
+
     def _cut_point_local(self) -> np.ndarray:
         d = self.data
         rot = d.xmat[self._scissors].reshape(3, 3)

@@ -18,7 +18,7 @@ import mujoco
 import numpy as np
 from scipy.optimize import least_squares
 
-from softflow_bench.envs.scissors_tape import ACTION_IDS, RING_X, RING_Y, ScissorsTapeEnv
+from softflow_bench.envs.scissors_tape import ACTION_IDS, ScissorsTapeEnv
 
 IDX = {n: i for i, n in enumerate(ACTION_IDS)}
 FINGERS = {"index": ("index_abd", "index_mcp", "index_pip"), "thumb": ("thumb_mcp", "thumb_abd", "thumb_pip", "thumb_dip")}
@@ -30,12 +30,6 @@ class GraspProbe:
     def __init__(self, env: ScissorsTapeEnv):
         self.env, self.m, self.d = env, env.model, env.data
         self.scratch = mujoco.MjData(self.m)
-
-    def ring_centres(self) -> tuple[np.ndarray, np.ndarray]:
-        d, e = self.d, self.env
-        ra = d.xpos[e._scissors] + d.xmat[e._scissors].reshape(3, 3) @ [RING_X, -RING_Y, 0.0]
-        rb = d.xpos[e._blade_b] + d.xmat[e._blade_b].reshape(3, 3) @ [RING_X, RING_Y, 0.0]
-        return ra, rb
 
     def tips(self, q: np.ndarray) -> dict[str, np.ndarray]:
         """Lowest collision-mesh vertex of each fingertip for joint vector q (forward kinematics)."""
@@ -75,15 +69,14 @@ class GraspProbe:
         return out
 
     def move(self, q0, q1, steps: int) -> dict:
-        lo, hi = self.env._ranges[:, 0], self.env._ranges[:, 1]
         for i in range(1, steps + 1):
             q = q0 + (q1 - q0) * i / steps
-            _, _, _, _, info = self.env.step((2 * (q - lo) / (hi - lo) - 1).clip(-1, 1).astype(np.float32))
+            _, _, _, _, info = self.env.step(self.env._normalize(q).clip(-1, 1))
         return info
 
     def lift(self, seed: int, force: float) -> bool:
         self.env.reset(seed=seed)
-        ra, rb = self.ring_centres()
+        ra, rb = self.env.ring_centres()
         base = self.env._ref.copy()
         for n, v in dict(arm_pitch=0.3, middle_mcp=-0.35, ring_mcp=-0.35, pinky_mcp=-0.35, index_pip=0.3).items():
             base[IDX[n]] = v  # middle, ring and pinky bent back out of the way
