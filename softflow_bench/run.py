@@ -11,6 +11,7 @@ and summary.json. `python -m softflow_bench.run --help` lists every field.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -81,7 +82,6 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
     <cache> is $SOFTFLOW_BENCH_CACHE, else data/bc_cache in the checkout.
     """
     import hashlib
-    import os
 
     from softflow_bench import demos
 
@@ -105,15 +105,17 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
 def provenance() -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip() or "unknown"
+                                cwd=Path(__file__).parent).stdout.strip()
     except OSError:
-        commit = "unknown"
+        commit = ""
+    # A copy of a clean checkout without .git (a lent machine, a container) names its commit here.
+    commit = commit or os.environ.get("SOFTFLOW_BENCH_GIT_COMMIT", "unknown")
     import mujoco
 
     return {"git_commit": commit, "versions": {
         "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
         "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
-        "numpy": np.__version__}}
+        "numpy": np.__version__}, "machine": {"cpus": os.cpu_count(), "cuda": torch.cuda.is_available()}}
 
 
 def main(argv=None) -> int:
