@@ -11,7 +11,7 @@ ENV="${ENV:-cube_pronation}" TIER="${TIER:-quick}" JOBS="${JOBS:-2}"
 one() {
     algo="${1%%:*}" seed="${1##*:}" dir="results/runs/$ENV/$algo/seed$seed"
     [ -f "$dir/summary.json" ] && { echo "done already: $1"; return 0; }
-    resume=(); [ -f "$dir/config.json" ] && resume=(--resume)
+    resume=(); [ -f "$dir/checkpoint.pt" ] && resume=(--resume)
     mkdir -p "$(dirname "$dir")"
     "$PY" -m softflow_bench.run --algo "$algo" --env "$ENV" --tier "$TIER" --seed "$seed" \
         --threads 1 --device cpu "${resume[@]}" > "$dir.log" 2>&1
