@@ -27,11 +27,18 @@ def rows(runs: Path) -> list[dict]:
         before = next((p for p in s["curve"] if p["online_episodes"] == 0), None)
         out.append({
             "env": s["env"], "algo": s["algo"], "seed": s["seed"], "tier": s["tier"], "git_commit": s["git_commit"][:10],
+            "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
                        f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}",
         })
     return out
+
+
+def _ran_on(summary: dict) -> str:
+    """Torch build and CPU count: runs from different machines are not bit-comparable."""
+    cpus = summary.get("machine", {}).get("cpus")
+    return f"torch {summary['versions']['torch']}" + (f", {cpus} CPUs" if cpus else "")
 
 
 def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
@@ -73,7 +80,7 @@ def render(table: list[dict]) -> str:
             cells.append(f"{_mean_std(a[f'{m}_before'])} → {after}" if online else after)
         cells.append(f"{a['improved'][0]} of {a['improved'][1]}" if online else "–")
         agg_lines.append("| " + " | ".join(cells) + " |")
-    head = ["env", "algo", "tier", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit"]
+    head = ["env", "algo", "tier", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit", "ran on"]
     lines = ["# Leaderboard (development runs)", "",
              "Each row: the evaluation before online RL (after the offline stages) → the final one,",
              "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
@@ -90,7 +97,7 @@ def render(table: list[dict]) -> str:
                 cells.append(f"{f:.2f}")
             else:
                 cells.append(f"{b:.2f} → {f:.2f}" if b is not None and f is not None else "–")
-        lines.append("| " + " | ".join(cells + [r["git_commit"]]) + " |")
+        lines.append("| " + " | ".join(cells + [r["git_commit"], r["ran_on"]]) + " |")
     lines += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in table]
     return "\n".join(lines) + "\n"
 
