@@ -75,8 +75,11 @@ class ScissorsTaskConfig:
     """sparse: 1 on the step the tape is cut (the paper's human rewards were sparse); dense: staged."""
     ring_friction: float = 1.2
     """Friction of the scissors' geoms."""
-    hinge_spring: float = 0.02
-    """Opening spring stiffness of the scissors' hinge (N m/rad), towards `open_angle`."""
+    hinge_spring: float = 1.0
+    """Opening spring stiffness of the scissors' hinge (N m/rad), towards `open_angle`: spring-loaded
+    scissors. The fingers squeeze the rings against it, so the spring keeps them pressed on the
+    fingertips while the blades are held open (with a light spring, 0.02, the rings hung loose on
+    the fingers and the scissors slid off them); closing fully takes about 0.5 N m."""
     open_angle: float = 0.5
     """Rest opening of the blades (rad)."""
     close_threshold: float = 0.08

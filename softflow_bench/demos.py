@@ -22,7 +22,8 @@ import softflow_bench  # noqa: F401  (registers the envs)
 from softflow_bench.envs import ENV_IDS
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "minari"
-EXPERT_VERSION = "cube-gait-v1"
+#: Name of each task's expert, recorded in the dataset.
+EXPERT_VERSION = {"cube_pronation": "cube-gait-v1", "scissors_tape": "scissors-waypoints-v1"}
 
 
 class DatasetError(RuntimeError):
@@ -36,21 +37,29 @@ def _minari():
     return minari
 
 
-#: Tasks that have a scripted expert (scissors_tape's is still to be written).
-EXPERT_ENVS = ("cube_pronation",)
+#: Tasks that have a scripted expert.
+EXPERT_ENVS = ("cube_pronation", "scissors_tape")
 
 
 def expert_fingerprint(env_name: str) -> str:
-    """Short hash of what defines the expert (its code and tuned data), part of the cache key."""
+    """Short hash of what defines the expert's data (its code, tuned data and the task's own
+    module, whose physics decide what the expert achieves), part of the cache key."""
     import hashlib
     from importlib import resources
 
-    from softflow_bench.experts import cube
-
     if env_name not in EXPERT_ENVS:
         raise ValueError(f"no expert for env {env_name!r}; experts exist for {list(EXPERT_ENVS)}")
-    h = hashlib.sha256(Path(cube.__file__).read_bytes())
-    h.update(resources.files("softflow_bench.assets").joinpath("cube_gaits.json").read_bytes())
+    if env_name == "cube_pronation":
+        from softflow_bench.envs import cube_pronation as task
+        from softflow_bench.experts import cube as expert
+
+        extra = resources.files("softflow_bench.assets").joinpath("cube_gaits.json").read_bytes()
+    else:
+        from softflow_bench.envs import scissors_tape as task
+        from softflow_bench.experts import scissors as expert
+
+        extra = b""
+    h = hashlib.sha256(Path(expert.__file__).read_bytes() + extra + Path(task.__file__).read_bytes())
     return h.hexdigest()[:8]
 
 
@@ -63,6 +72,10 @@ def make_expert(env_name: str, env, rng: np.random.Generator):
         from softflow_bench.experts.cube import CubeExpert
 
         return CubeExpert(env, rng)
+    if env_name == "scissors_tape":
+        from softflow_bench.experts.scissors import ScissorsExpert
+
+        return ScissorsExpert(env, rng)
     raise ValueError(f"no expert for env {env_name!r}; experts exist for {list(EXPERT_ENVS)}")
 
 
@@ -111,7 +124,7 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
         buffer=buffers,
         env=env,
         eval_env=ENV_IDS[env_name],
-        algorithm_name=f"scripted expert {EXPERT_VERSION}",
+        algorithm_name=f"scripted expert {EXPERT_VERSION[env_name]}",
         author="softflow-bench",
         author_email="softflow-bench@users.noreply.github.com",
         code_permalink="softflow_bench/demos.py",
@@ -119,7 +132,7 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
     )
     # Minari keeps free-form metadata on the dataset's storage.
     dataset.storage.update_metadata({
-        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERT_VERSION}-{expert_fingerprint(env_name)}",
+        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERT_VERSION[env_name]}-{expert_fingerprint(env_name)}",
         "softflow_seed": seed, "softflow_episodes": episodes, "softflow_success_rate": rate,
         "softflow_turns_mean": float(np.mean(turns)), "softflow_modes": ",".join(modes),
     })
@@ -185,8 +198,9 @@ def main(argv=None) -> int:
     meta = dataset.storage.metadata
     print(f"{'loaded cached' if cached else 'wrote'} {dataset.spec.dataset_id} "
           f"({dataset.total_episodes} episodes, {dataset.total_steps} steps)")
-    print(f"expert success rate: {meta['softflow_success_rate']:.2f}  "
-          f"mean turns: {meta['softflow_turns_mean']:.3f}")
+    modes = meta["softflow_modes"].split(",")
+    print(f"expert success rate: {meta['softflow_success_rate']:.2f}  mean turns: {meta['softflow_turns_mean']:.3f}  "
+          f"modes: " + ", ".join(f"{m} x{modes.count(m)}" for m in sorted(set(modes))))
     return 0
 
 

@@ -56,10 +56,7 @@ def offline_chunks(cfg: RunConfig, say=print):
     from softflow_bench import demos
     from softflow_bench.chunks import ChunkBuffer, episode_chunks
 
-    if cfg.env not in ENV_IDS or cfg.demo_episodes == 0:
-        return None
-    if cfg.env not in demos.EXPERT_ENVS:
-        say(f"{cfg.env} has no scripted expert yet, so no demonstrations")
+    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
         return None
     dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
     say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "

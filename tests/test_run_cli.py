@@ -57,14 +57,16 @@ def test_bad_input_gives_one_clear_error_and_writes_nothing(tmp_path, args, mess
     assert not out.exists() and not (tmp_path / "minari").exists() and not (tmp_path / "bc_cache").exists()
 
 
-def test_scissors_smoke_run_without_an_expert_runs_online_and_says_why(tmp_path):
+def test_scissors_smoke_run_goes_through_the_offline_stages_on_the_experts_demos(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run(RUN + ["--env", "scissors_tape", "--tier", "smoke", "--out", str(out)],
                           env=_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "no scripted expert yet" in proc.stdout and "skipping the offline stages" in proc.stdout
-    final = json.loads((out / "summary.json").read_text())["final"]
-    assert {"grasp_rate", "cut_rate", "success_rate"} <= set(final)
+    assert "offline data: softflow_bench/scissors_tape/" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"grasp_rate", "cut_rate", "success_rate"} <= set(summary["final"])
+    stages = [p for p in summary["curve"] if p["online_episodes"] == 0]
+    assert stages, "no evaluation at the offline point"
 
 
 def test_pure_online_rl_on_any_gymnasium_env_says_so(tmp_path):
