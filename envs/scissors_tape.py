@@ -313,7 +313,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
     # ---- helpers ---------------------------------------------------------------------------
     def _update_cut(self) -> bool:
         """After physics: fire the cut if the blades just closed across the tape. True if they did."""
-        opening = float(self.data.qpos[self._hinge])
+        opening = self.blade_opening()
         self._in_jaws = tape_in_jaws(self._in_jaws, self._cut_point_local(), opening)
         just_cut = not self._cut and cut_event(self._in_jaws, opening, self.cfg.close_threshold)
         if just_cut:
@@ -324,6 +324,10 @@ class ScissorsTapeEnv(MujocoTaskEnv):
     def _normalize(self, q: np.ndarray) -> np.ndarray:
         lo, hi = self._ranges[:, 0], self._ranges[:, 1]
         return (2 * (q - lo) / (hi - lo) - 1).astype(np.float32)
+
+    def blade_opening(self) -> float:
+        """Angle between the blades (rad): 0 closed, `open_angle` at the spring's rest."""
+        return float(self.data.qpos[self._hinge])
 
     def ring_centres(self) -> tuple[np.ndarray, np.ndarray]:
         """World positions of the centres of ring A (on the free body) and ring B (on the hinged blade)."""
@@ -367,7 +371,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         d = self.data
         rot = d.xmat[self._scissors].reshape(3, 3)
         parts = [d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, d.xpos[self._scissors],
-                 rot[:, :2].T.ravel(), [d.qpos[self._hinge]],
+                 rot[:, :2].T.ravel(), [self.blade_opening()],
                  d.site_xpos[self._cut_site] - d.xpos[self._scissors], [float(self._cut)]]
         obs = np.concatenate(parts).astype(np.float32)
         if self.cfg.obs_noise > 0:

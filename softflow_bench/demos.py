@@ -10,8 +10,10 @@ number, so a dataset is reproducible from (env, episodes, seed). Datasets are ca
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,8 +24,30 @@ import softflow_bench  # noqa: F401  (registers the envs)
 from softflow_bench.envs import ENV_IDS
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "minari"
-#: Name of each task's expert, recorded in the dataset.
-EXPERT_VERSION = {"cube_pronation": "cube-gait-v1", "scissors_tape": "scissors-waypoints-v1"}
+
+
+@dataclass(frozen=True)
+class ExpertSpec:
+    """A task's scripted expert: where it lives and what defines the data it produces."""
+
+    version: str
+    """Name recorded in the dataset."""
+    module: str
+    """The expert's module under softflow_bench.experts."""
+    cls: str
+    """The expert class in that module: cls(env, rng), reset(mode=None) -> mode, act() -> action."""
+    task_module: str
+    """The task's module under softflow_bench.envs: its physics decide what the expert achieves."""
+    assets: tuple[str, ...] = ()
+    """Tuned data the expert reads from softflow_bench.assets."""
+
+
+#: Tasks that have a scripted expert, and their experts.
+EXPERTS = {
+    "cube_pronation": ExpertSpec("cube-gait-v1", "cube", "CubeExpert", "cube_pronation", ("cube_gaits.json",)),
+    "scissors_tape": ExpertSpec("scissors-waypoints-v1", "scissors", "ScissorsExpert", "scissors_tape"),
+}
+EXPERT_ENVS = tuple(EXPERTS)
 
 
 class DatasetError(RuntimeError):
@@ -37,30 +61,23 @@ def _minari():
     return minari
 
 
-#: Tasks that have a scripted expert.
-EXPERT_ENVS = ("cube_pronation", "scissors_tape")
+def _expert_spec(env_name: str) -> ExpertSpec:
+    if env_name not in EXPERTS:
+        raise ValueError(f"no expert for env {env_name!r}; experts exist for {list(EXPERT_ENVS)}")
+    return EXPERTS[env_name]
 
 
 def expert_fingerprint(env_name: str) -> str:
     """Short hash of what defines the expert's data (its code, tuned data and the task's own
-    module, whose physics decide what the expert achieves), part of the cache key."""
+    module), part of the cache key."""
     import hashlib
     from importlib import resources
 
-    if env_name not in EXPERT_ENVS:
-        raise ValueError(f"no expert for env {env_name!r}; experts exist for {list(EXPERT_ENVS)}")
-    if env_name == "cube_pronation":
-        from softflow_bench.envs import cube_pronation as task
-        from softflow_bench.experts import cube as expert
-
-        extra = resources.files("softflow_bench.assets").joinpath("cube_gaits.json").read_bytes()
-    else:
-        from softflow_bench.envs import scissors_tape as task
-        from softflow_bench.experts import scissors as expert
-
-        extra = b""
-    h = hashlib.sha256(Path(expert.__file__).read_bytes() + extra + Path(task.__file__).read_bytes())
-    return h.hexdigest()[:8]
+    spec = _expert_spec(env_name)
+    parts = [Path(importlib.import_module(f"softflow_bench.experts.{spec.module}").__file__).read_bytes()]
+    parts += [resources.files("softflow_bench.assets").joinpath(name).read_bytes() for name in spec.assets]
+    parts.append(Path(importlib.import_module(f"softflow_bench.envs.{spec.task_module}").__file__).read_bytes())
+    return hashlib.sha256(b"".join(parts)).hexdigest()[:8]
 
 
 def dataset_id(env_name: str, episodes: int, seed: int) -> str:
@@ -68,15 +85,8 @@ def dataset_id(env_name: str, episodes: int, seed: int) -> str:
 
 
 def make_expert(env_name: str, env, rng: np.random.Generator):
-    if env_name == "cube_pronation":
-        from softflow_bench.experts.cube import CubeExpert
-
-        return CubeExpert(env, rng)
-    if env_name == "scissors_tape":
-        from softflow_bench.experts.scissors import ScissorsExpert
-
-        return ScissorsExpert(env, rng)
-    raise ValueError(f"no expert for env {env_name!r}; experts exist for {list(EXPERT_ENVS)}")
+    spec = _expert_spec(env_name)
+    return getattr(importlib.import_module(f"softflow_bench.experts.{spec.module}"), spec.cls)(env, rng)
 
 
 def rollout_expert(env_name: str, env, seed: int, frames: list | None = None):
@@ -124,7 +134,7 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
         buffer=buffers,
         env=env,
         eval_env=ENV_IDS[env_name],
-        algorithm_name=f"scripted expert {EXPERT_VERSION[env_name]}",
+        algorithm_name=f"scripted expert {EXPERTS[env_name].version}",
         author="softflow-bench",
         author_email="softflow-bench@users.noreply.github.com",
         code_permalink="softflow_bench/demos.py",
@@ -132,7 +142,7 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
     )
     # Minari keeps free-form metadata on the dataset's storage.
     dataset.storage.update_metadata({
-        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERT_VERSION[env_name]}-{expert_fingerprint(env_name)}",
+        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERTS[env_name].version}-{expert_fingerprint(env_name)}",
         "softflow_seed": seed, "softflow_episodes": episodes, "softflow_success_rate": rate,
         "softflow_turns_mean": float(np.mean(turns)), "softflow_modes": ",".join(modes),
     })

@@ -124,7 +124,7 @@ class ScissorsExpert:
         self.hold_opening = float(self.rng.uniform(0.25, 0.35))
         self.depth = float(self.rng.uniform(0.015, 0.025))
         self.approach_gain = float(self.rng.uniform(0.4, 0.6))
-        self._plan = None
+        self._phase = None  # planned at the first act(), once the env has been reset
         return self.mode
 
     # ---- phases ----------------------------------------------------------------------------
@@ -139,12 +139,11 @@ class ScissorsExpert:
         self._waypoints = [(env._ref.copy(), above, 20), (above, inside, 15)]
         self._phase, self._t, self._force, self._q = "move", 0, -10.0, inside.copy()
         self._lifted, self._hold_point = 0.0, None
-        self._plan = True
 
     def _servo(self, target_opening: float) -> np.ndarray:
         """Fingertip squeeze force integrated from the blade-opening error; returns joint targets."""
         env = self.env
-        opening = float(env.data.qpos[env._hinge])
+        opening = env.blade_opening()
         # rate-limited, so the blades close over a few steps instead of snapping shut past the tape
         change = np.clip(-self.servo_gain * (opening - target_opening), -self.max_force_rate, self.max_force_rate)
         self._force = float(np.clip(self._force + change, -60.0, 5.0))
@@ -184,7 +183,7 @@ class ScissorsExpert:
             elif self._t >= 40:
                 self._phase, self._t = "far", 0
         elif self._phase in ("far", "near"):
-            opening = float(env.data.qpos[env._hinge])
+            opening = env.blade_opening()
             r = 0.11 if self._phase == "far" else 0.035
             angle = -opening / 2  # the bisector of the open blades
             err = self._move_cut_point_to(np.array([r * np.cos(angle), r * np.sin(angle), 0.0]), self.approach_gain)
@@ -197,7 +196,7 @@ class ScissorsExpert:
         return self._servo(-0.1 if self._phase == "cut" else self.hold_opening)
 
     def act(self) -> np.ndarray:
-        if self._plan is None:
+        if self._phase is None:
             self._make_plan()
         q = np.clip(self._targets(), self.env._ranges[:, 0], self.env._ranges[:, 1])
         a = self.env._normalize(q) + self.rng.normal(0.0, self.action_noise, len(q))
