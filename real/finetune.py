@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -146,6 +147,9 @@ def main(argv=None) -> int:
         learner.state["stage"] = "online"
     print(f"fine-tuning {args.checkpoint} on the {'twin' if args.twin else 'ORCA hand'}: {episodes} episodes "
           f"-> {out} (episodes recorded in {out / 'episodes'})")
+    # Ctrl-C is the emergency stop whatever started us: a shell that runs a command in the
+    # background hands it SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with watchdog:
             state = learner.run()

@@ -219,11 +219,13 @@ def test_ctrl_c_is_an_emergency_stop_that_still_saves_the_episode(sim_checkpoint
     config = tmp_path / "hand.yaml"
     config.write_text("{}\n")
     out = tmp_path / "twin"
-    # stderr to a file, not a pipe: progress bars would fill an unread pipe and block the child
+    # stderr to a file, not a pipe: an unread pipe could fill with progress bars and block the child
     errfile = tmp_path / "stderr.txt"
     with open(errfile, "w") as stderr:
         proc = subprocess.Popen(FINETUNE + ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out),
-                                            "--episodes", "50"], env=_env(root), stdout=subprocess.DEVNULL, stderr=stderr)
+                                            "--episodes", "50"], env=_env(root), stdout=subprocess.DEVNULL, stderr=stderr,
+                                # started with SIGINT ignored, as a shell starts a background job
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         deadline = time.time() + 240
         while not (out / "checkpoint.pt").exists() and time.time() < deadline:  # one episode done and saved
             time.sleep(0.05)
