@@ -224,7 +224,7 @@ class Learner:
         bar = tqdm(total=cfg.online_episodes, initial=self.state["online_episodes"], desc="online")
         while self.state["online_episodes"] < cfg.online_episodes:
             seed = ONLINE_SEED_BASE + 1000 * cfg.seed + self.state["online_episodes"]
-            chunks, info, ret, n_steps, _ = self.run_episode(seed, 1.0)
+            chunks, info, ret, n_steps, _ = self.run_episode(seed, cfg.explore_temperature)
             self.online.add(chunks)
             self.state["online_env_steps"] += n_steps
             self.state["online_episodes"] += 1

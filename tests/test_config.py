@@ -1,0 +1,32 @@
+"""How a run's fields are resolved: tier budgets, per-task defaults, algorithm defaults, command line."""
+
+import pytest
+
+from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, parse_args, resolve
+
+
+def _resolved(*argv):
+    return resolve(*parse_args(list(argv)))
+
+
+def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
+    scissors = TASK_DEFAULTS["scissors_tape"]
+    quick = _resolved("--env", "scissors_tape", "--tier", "quick")
+    assert quick.temperature == scissors["all"]["temperature"]
+    assert quick.explore_temperature == scissors["all"]["explore_temperature"]
+    paper = _resolved("--env", "scissors_tape", "--tier", "paper")
+    assert paper.temperature == scissors["all"]["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
+    cube = _resolved("--env", "cube_pronation", "--tier", "quick")
+    assert (cube.temperature, cube.explore_temperature, cube.bc_steps) == (0.7, 1.0, TIERS["quick"]["bc_steps"])
+
+
+def test_the_command_line_wins_over_task_and_algorithm_defaults():
+    cfg = _resolved("--env", "scissors_tape", "--tier", "quick", "--temperature", "0.5", "--bc-steps", "10")
+    assert (cfg.temperature, cfg.bc_steps) == (0.5, 10)
+    assert _resolved("--algo", "bc_flow", "--env", "scissors_tape").candidates == 1  # algorithm over task
+
+
+@pytest.mark.parametrize("field", ["--temperature", "--explore-temperature"])
+def test_a_non_positive_temperature_is_refused(field):
+    with pytest.raises(ConfigError, match="explore_temperature"):
+        _resolved(field, "0")
