@@ -122,10 +122,10 @@ TIERS: dict[str, dict[str, float]] = {
                   eval_episodes=100, eval_every=10, checkpoint_every=1000),
 }
 
-#: Per-task defaults: over the tier's ("all": every tier), under the algorithm's; the command line
-#: wins over all. Every algorithm gets the same ones (fairness); each says which sweep chose it.
-TASK_DEFAULTS: dict[str, dict[str, dict[str, float]]] = {
-    "scissors_tape": {
+#: Per-task defaults, in every tier: over the tier's, under the algorithm's; the command line wins
+#: over all. Every algorithm gets the same ones (fairness); each says which sweep chose it.
+TASK_DEFAULTS: dict[str, dict[str, float]] = {
+    "scissors_tape": dict(
         # Putting two fingertips into the rings needs millimetre placement. The BC flow, sampled at
         # 0.7 or more, never held the scissors at an episode's end; at 0.3 in 30 % of episodes, at
         # 0.1 in 45 % (and cut in 10 %):
@@ -133,8 +133,8 @@ TASK_DEFAULTS: dict[str, dict[str, dict[str, float]]] = {
         # where some still reach the grasp, so the online data holds grasps and not only failures.
         # More BC updates did not help at 0.1 (8,000: held 20 %, cut 0 %;
         # results/sweeps/bc_flow_bc_steps_scissors_tape_quick.md), so the tier's budgets stand.
-        "all": dict(temperature=0.1, explore_temperature=0.3),
-    },
+        temperature=0.1, explore_temperature=0.3,
+    ),
 }
 
 ALGOS = tuple(ALGORITHMS)
@@ -179,9 +179,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"unknown tier {cfg.tier!r}; choose one of {sorted(TIERS)}")
     if cfg.algo not in ALGOS:
         raise ConfigError(f"unknown algo {cfg.algo!r}; choose one of {list(ALGOS)}")
-    task = TASK_DEFAULTS.get(cfg.env, {})
-    # precedence: tier < task (all tiers) < task (this tier) < algorithm < command line
-    budget = {**TIERS[cfg.tier], **task.get("all", {}), **task.get(cfg.tier, {}), **ALGORITHMS[cfg.algo].defaults}
+    # precedence: tier < task < algorithm < command line
+    budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}), **ALGORITHMS[cfg.algo].defaults}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in budget.items() if k not in given})
     positive = ["chunk", "flow_blocks", "width", "critics", "target_subset", "batch", "candidates",
                 "diffusion_steps", "diffusion_train_steps", "eval_episodes", "eval_every", "checkpoint_every"]
@@ -204,8 +203,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
                           f"({cfg.diffusion_train_steps})")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
-    if min(cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
-        raise ConfigError("temperature, explore_temperature, lr, tau, utd and awr_temperature must be > 0; alpha and bc_weight >= 0")
+    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature)
+    if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
+        raise ConfigError("temperature, explore_temperature, lr, tau, utd and awr_temperature must be > 0; "
+                          "alpha and bc_weight >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     return cfg

@@ -12,10 +12,10 @@ def _resolved(*argv):
 def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
     scissors = TASK_DEFAULTS["scissors_tape"]
     quick = _resolved("--env", "scissors_tape", "--tier", "quick")
-    assert quick.temperature == scissors["all"]["temperature"]
-    assert quick.explore_temperature == scissors["all"]["explore_temperature"]
+    assert quick.temperature == scissors["temperature"]
+    assert quick.explore_temperature == scissors["explore_temperature"]
     paper = _resolved("--env", "scissors_tape", "--tier", "paper")
-    assert paper.temperature == scissors["all"]["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
+    assert paper.temperature == scissors["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
     cube = _resolved("--env", "cube_pronation", "--tier", "quick")
     assert (cube.temperature, cube.explore_temperature, cube.bc_steps) == (0.7, 1.0, TIERS["quick"]["bc_steps"])
 
