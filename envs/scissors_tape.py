@@ -72,7 +72,8 @@ class ScissorsTaskConfig:
     episode_steps: int = 400
     """Steps per episode (20 s at 20 Hz)."""
     reward_mode: str = "sparse"
-    """sparse: 1 on the step the tape is cut (the paper's human rewards were sparse); dense: staged."""
+    """sparse: 1 on the step the tape is cut (the paper's human rewards were sparse); dense: the
+    same 1 on the cut plus a staged progress cost in [-1, 0] on every other step (`dense_reward`)."""
     ring_friction: float = 1.2
     """Friction of the scissors' geoms."""
     hinge_spring: float = 1.0
@@ -228,9 +229,17 @@ def is_grasped(scissors_z: float, hand_touches: bool, case_touches: bool, wall: 
     return hand_touches and not case_touches and scissors_z > wall + 0.01
 
 
-def dense_reward(stage_scores: tuple[float, ...]) -> float:
-    """Staged shaping in [0, 4]: reach, grasp, bring to tape, cut; each term in [0, 1]."""
-    return float(sum(stage_scores))
+def dense_reward(stage_scores: tuple[float, ...], just_cut: bool) -> float:
+    """1 on the cut, else the staged progress cost mean(reach, grasp, to_tape) - 1, in [-1, 0].
+
+    A cost, not a bonus, because the episode ends at the cut: a positive reward per step would pay
+    the policy more for holding the scissors at the tape for the rest of the episode than for
+    cutting (at gamma 0.99, 3 per step is worth about 300; the cut ended that). Under a cost the
+    cut is also what stops the bleeding, and each stage reached makes the cost smaller.
+    """
+    if just_cut:
+        return 1.0
+    return float(np.mean(stage_scores)) - 1.0
 
 
 class ScissorsTapeEnv(MujocoTaskEnv):
@@ -304,7 +313,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         if cfg.reward_mode == "sparse":
             reward = 1.0 if just_cut else 0.0
         else:
-            reward = dense_reward(self._stage_scores(info)) + (10.0 if just_cut else 0.0)
+            reward = dense_reward(self._stage_scores(info), just_cut)
         self._prev_action = action
         terminated = self._cut  # the task is done once the tape is cut
         truncated = self._steps >= cfg.episode_steps and not terminated
@@ -365,7 +374,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         reach = dm_rewards.tolerance(float(np.linalg.norm(palm - ring_centre)), bounds=(0, 0.04), margin=0.2)
         to_tape = dm_rewards.tolerance(float(np.linalg.norm(self._cut_point_local()[:2] - [0.04, -0.01])),
                                        bounds=(0, 0.01), margin=0.2) if info["grasped"] else 0.0
-        return (reach, float(info["grasped"]), to_tape, float(info["cut"]))
+        return (reach, float(info["grasped"]), to_tape)
 
     def _obs(self) -> np.ndarray:
         d = self.data

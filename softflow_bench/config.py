@@ -136,6 +136,7 @@ TASK_DEFAULTS: dict[str, dict[str, float]] = {
         temperature=0.1, explore_temperature=0.3,
     ),
 }
+TASK_DEFAULTS["scissors_tape_dense"] = TASK_DEFAULTS["scissors_tape"]  # same task, staged reward
 
 ALGOS = tuple(ALGORITHMS)
 

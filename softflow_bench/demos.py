@@ -46,6 +46,8 @@ class ExpertSpec:
 EXPERTS = {
     "cube_pronation": ExpertSpec("cube-gait-v1", "cube", "CubeExpert", "cube_pronation", ("cube_gaits.json",)),
     "scissors_tape": ExpertSpec("scissors-waypoints-v1", "scissors", "ScissorsExpert", "scissors_tape"),
+    # same expert, same episodes; only the recorded rewards differ
+    "scissors_tape_dense": ExpertSpec("scissors-waypoints-v1", "scissors", "ScissorsExpert", "scissors_tape"),
 }
 EXPERT_ENVS = tuple(EXPERTS)
 

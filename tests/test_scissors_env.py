@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 import softflow_bench  # noqa: F401
 from softflow_bench import hand
 from softflow_bench.envs.scissors_tape import (
-    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, cut_event, is_grasped, point_between_blades, tape_in_jaws,
+    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, cut_event, dense_reward, is_grasped, point_between_blades, tape_in_jaws,
 )
 
 
@@ -133,7 +133,9 @@ def test_dense_reward_mode_shapes_and_sparse_is_zero_without_a_cut():
     sparse = ScissorsTapeEnv()
     sparse.reset(seed=0)
     assert sparse.step(sparse._prev_action.copy())[1] == 0.0
-    assert 0.0 < r_dense < 1.0  # only the smooth reach term is active at the start
+    assert -1.0 < r_dense < -2.0 / 3.0  # only the smooth reach term is active at the start
+    assert dense_reward((1.0, 1.0, 1.0), just_cut=False) == 0.0  # at the tape: no cost left
+    assert dense_reward((1.0, 1.0, 0.5), just_cut=True) == 1.0   # the cut pays like sparse
     with pytest.raises(ValueError):
         ScissorsTapeEnv(reward_mode="human")
 
