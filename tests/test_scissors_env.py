@@ -153,3 +153,20 @@ def test_scissors_rest_on_the_insert_with_rings_over_the_well(env):
         for ring in env.ring_centres():
             assert ring[1] < CASE_POS[1] + INSERT_EDGE  # over the well
         assert not info["grasped"]
+
+
+def test_scissors_tape_dense_is_the_same_task_and_expert_with_the_staged_reward():
+    from softflow_bench.config import TASK_DEFAULTS
+    from softflow_bench.demos import rollout_expert
+    from softflow_bench.envs import ENV_IDS
+
+    sparse_env, dense_env = gym.make(ENV_IDS["scissors_tape"]), gym.make(ENV_IDS["scissors_tape_dense"])
+    sparse, _, sparse_info = rollout_expert("scissors_tape", sparse_env, 1)
+    dense, _, dense_info = rollout_expert("scissors_tape_dense", dense_env, 1)
+    assert sparse_info["success"] and dense_info["success"]  # seed 1 cuts (see the README's figure)
+    np.testing.assert_array_equal(sparse.actions, dense.actions)
+    np.testing.assert_array_equal(sparse.observations, dense.observations)
+    assert sparse.rewards[-1] == dense.rewards[-1] == 1.0  # the cut pays the same
+    assert np.all(dense.rewards[:-1] < 0) and np.all(sparse.rewards[:-1] == 0)
+    assert dense.rewards[-2] > dense.rewards[0]  # at the tape, holding the scissors: less cost than at the start
+    assert TASK_DEFAULTS["scissors_tape_dense"] == TASK_DEFAULTS["scissors_tape"]
