@@ -186,11 +186,22 @@ def check_dataset(dataset, env_name: str) -> None:
 
 
 def get_or_collect(env_name: str, episodes: int, seed: int, video: str | None = None, progress: bool = True):
-    """The cached dataset if it exists, else a freshly collected one."""
+    """The cached dataset if it exists, else a freshly collected one.
+
+    Runs started together (scripts/run_grid.sh, the sweep tool) ask for the same dataset at once:
+    a lock file makes one of them collect it and the others wait and load it.
+    """
+    import fcntl
+
     minari = _minari()
-    if dataset_id(env_name, episodes, seed) in minari.list_local_datasets():
-        return load_dataset(env_name, episodes, seed), True
-    return collect(env_name, episodes, seed, video, progress), False
+    did = dataset_id(env_name, episodes, seed)
+    locks = Path(os.environ["MINARI_DATASETS_PATH"]) / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / (did.replace("/", "__") + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if did in minari.list_local_datasets():
+            return load_dataset(env_name, episodes, seed), True
+        return collect(env_name, episodes, seed, video, progress), False
 
 
 def main(argv=None) -> int:

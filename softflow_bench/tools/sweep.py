@@ -1,10 +1,12 @@
 """Sweep one config field: run `softflow_bench.run` per value and tabulate the final metrics.
 
     python -m softflow_bench.tools.sweep --env cube_pronation --algo softflow --field bc_weight \\
-        --values 1 10 100 --tier quick --jobs 2 -- --online-episodes 0
+        --values 1 10 100 --tier quick --jobs 2 [--seeds 0 1 2] -- --online-episodes 0
 
-Arguments after `--` go to every run unchanged. Runs land in results/sweeps/<name>/<value>/ and
-the table in results/sweeps/<name>.md and .json, with the exact command at its top.
+Arguments after `--` go to every run unchanged. Runs land in results/sweeps/<name>/<value>/seed<N>/
+and the table in results/sweeps/<name>.md and .json, with the exact command at its top: the final
+evaluation of every run, its evaluation before online RL where it had an online stage, and the
+mean over seeds of each value when there are several.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
+#: Metrics shown for the evaluation before online RL (the final evaluation shows all of them).
+SHOWN_OFFLINE = ("success_rate", "grasp_rate", "turns_mean")
 
 
 def main(argv=None) -> int:
@@ -30,38 +36,49 @@ def main(argv=None) -> int:
     p.add_argument("--field", required=True, help="RunConfig field to sweep, e.g. bc_weight")
     p.add_argument("--values", nargs="+", required=True)
     p.add_argument("--tier", default="quick")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses one thread)")
+    p.add_argument("--results", type=Path, default=RESULTS, help="where the runs and the table go")
     args = p.parse_args(own)
+    results = args.results
 
     name = f"{args.algo}_{args.field}_{args.env}_{args.tier}"
     command = "python -m softflow_bench.tools.sweep " + shlex.join(own + (["--"] + extra if extra else []))
 
-    def one(value: str) -> dict:
-        out = RESULTS / name / value
+    def one(job: tuple[str, int]) -> dict:
+        value, seed = job
+        out = results / name / value / f"seed{seed}"
         cmd = [sys.executable, "-m", "softflow_bench.run", "--algo", args.algo, "--env", args.env, "--tier", args.tier,
-               "--seed", str(args.seed), "--threads", "1", "--out", str(out),
+               "--seed", str(seed), "--threads", "1", "--out", str(out),
                "--" + args.field.replace("_", "-"), value, *extra]
         if (out / "checkpoint.pt").exists():
             cmd.append("--resume")
         if not (out / "summary.json").exists():
             print("running:", shlex.join(cmd), flush=True)
             out.mkdir(parents=True, exist_ok=True)
-            with open(out.parent / f"{value}.log", "a") as log:  # progress bars and errors
+            with open(out.parent / f"seed{seed}.log", "a") as log:  # progress bars and errors
                 subprocess.run(cmd, check=True, stdout=log, stderr=log)
         summary = json.loads((out / "summary.json").read_text())
-        return {"value": value, **summary["final"], "git_commit": summary["git_commit"]}
+        before = next((p for p in summary["curve"] if p["online_episodes"] == 0), None)
+        offline = {f"offline {k}": before[k] for k in SHOWN_OFFLINE if k in before} if summary["online_episodes"] else {}
+        return {"value": value, "seed": seed, **offline, **summary["final"], "git_commit": summary["git_commit"]}
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(one, args.values))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
-    keys = [k for k in rows[0] if k not in ("value", "git_commit", "online_env_steps", "online_episodes")]
-    lines = [f"# Sweep of `{args.field}` ({args.algo}, {args.env}, tier {args.tier}, seed {args.seed})", "",
-             f"Regenerate: `{command}`", "", "| " + " | ".join([args.field] + keys) + " |",
-             "|" + "---|" * (len(keys) + 1)]
-    lines += ["| " + " | ".join([r["value"]] + [f"{r[k]:.3f}" for k in keys]) + " |" for r in rows]
-    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+        rows = list(pool.map(one, [(v, seed) for v in args.values for seed in args.seeds]))
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
+    keys = [k for k in rows[0] if k not in ("value", "seed", "git_commit", "online_env_steps", "online_episodes")]
+    table = [[r["value"], str(r["seed"])] + [f"{r[k]:.3f}" for k in keys] for r in rows]
+    if len(args.seeds) > 1:
+        for v in args.values:
+            mine = [r for r in rows if r["value"] == v]
+            table.append([f"**{v}**", "mean"] + [f"**{np.mean([r[k] for r in mine]):.3f}**" for k in keys])
+    lines = [f"# Sweep of `{args.field}` ({args.algo}, {args.env}, tier {args.tier}, "
+             f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))})", "",
+             f"Regenerate: `{command}`", "", "| " + " | ".join([args.field, "seed"] + keys) + " |",
+             "|" + "---|" * (len(keys) + 2)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in table]
+    (results / f"{name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -1,0 +1,28 @@
+"""The sweep tool runs the real CLI per (value, seed) and tabulates what the runs wrote."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
+    cmd = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--algo", "softflow",
+           "--field", "temperature", "--values", "0.5", "--seeds", "0", "1", "--tier", "smoke", "--jobs", "2",
+           "--results", str(tmp_path / "sweeps"), "--", "--online-episodes", "1"]
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+    name = "softflow_temperature_cube_pronation_smoke"
+    rows = json.loads((tmp_path / "sweeps" / f"{name}.json").read_text())["rows"]
+    assert [(r["value"], r["seed"]) for r in rows] == [("0.5", 0), ("0.5", 1)]
+    for r in rows:
+        summary = json.loads((tmp_path / "sweeps" / name / "0.5" / f"seed{r['seed']}" / "summary.json").read_text())
+        assert summary["config"]["temperature"] == 0.5 and summary["seed"] == r["seed"]
+        assert r["success_rate"] == summary["final"]["success_rate"]
+        assert r["offline success_rate"] == summary["curve"][0]["success_rate"]  # the point before online RL
+    text = (tmp_path / "sweeps" / f"{name}.md").read_text()
+    mean = sum(r["drop_rate"] for r in rows) / 2
+    assert "seeds 0, 1" in text and f"| **0.5** | mean |" in text and f"**{mean:.3f}**" in text
+    # a second call finds both runs finished and only rewrites the table
+    again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
+    assert "running:" not in again.stdout
