@@ -229,8 +229,18 @@ def is_grasped(scissors_z: float, hand_touches: bool, case_touches: bool, wall: 
     return hand_touches and not case_touches and scissors_z > wall + 0.01
 
 
+def closing_score(in_jaws: bool, opening: float, close_threshold: float, open_angle: float) -> float:
+    """The last stage's progress: 0 until the tape is in the jaws, then rising linearly from 0 with
+    the blades at their rest opening to 1 at the cut's threshold. Without it the staged reward was
+    flat from the tape to the cut: trained policies brought the tape into the jaws and held the
+    blades there, half open, until the episode ended."""
+    if not in_jaws:
+        return 0.0
+    return float(np.clip((open_angle - opening) / (open_angle - close_threshold), 0.0, 1.0))
+
+
 def dense_reward(stage_scores: tuple[float, ...], just_cut: bool) -> float:
-    """1 on the cut, else the staged progress cost mean(reach, grasp, to_tape) - 1, in [-1, 0].
+    """1 on the cut, else the staged progress cost mean(reach, grasp, to_tape, close) - 1, in [-1, 0].
 
     A cost, not a bonus, because the episode ends at the cut: a positive reward per step would pay
     the policy more for holding the scissors at the tape for the rest of the episode than for
@@ -374,7 +384,8 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         reach = dm_rewards.tolerance(float(np.linalg.norm(palm - ring_centre)), bounds=(0, 0.04), margin=0.2)
         to_tape = dm_rewards.tolerance(float(np.linalg.norm(self._cut_point_local()[:2] - [0.04, -0.01])),
                                        bounds=(0, 0.01), margin=0.2) if info["grasped"] else 0.0
-        return (reach, float(info["grasped"]), to_tape)
+        close = closing_score(self._in_jaws, self.blade_opening(), self.cfg.close_threshold, self.cfg.open_angle)
+        return (reach, float(info["grasped"]), to_tape, close)
 
     def _obs(self) -> np.ndarray:
         d = self.data

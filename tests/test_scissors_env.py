@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 import softflow_bench  # noqa: F401
 from softflow_bench import hand
 from softflow_bench.envs.scissors_tape import (
-    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, cut_event, dense_reward, is_grasped, point_between_blades, tape_in_jaws,
+    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, closing_score, cut_event, dense_reward, is_grasped, point_between_blades, tape_in_jaws,
 )
 
 
@@ -133,11 +133,19 @@ def test_dense_reward_mode_shapes_and_sparse_is_zero_without_a_cut():
     sparse = ScissorsTapeEnv()
     sparse.reset(seed=0)
     assert sparse.step(sparse._prev_action.copy())[1] == 0.0
-    assert -1.0 < r_dense < -2.0 / 3.0  # only the smooth reach term is active at the start
-    assert dense_reward((1.0, 1.0, 1.0), just_cut=False) == 0.0  # at the tape: no cost left
-    assert dense_reward((1.0, 1.0, 0.5), just_cut=True) == 1.0   # the cut pays like sparse
+    assert -1.0 < r_dense < -3.0 / 4.0  # only the smooth reach term is active at the start
+    assert dense_reward((1.0, 1.0, 1.0, 1.0), just_cut=False) == 0.0  # blades shut on the tape: no cost left
+    assert dense_reward((1.0, 1.0, 0.5, 0.0), just_cut=True) == 1.0   # the cut pays like sparse
     with pytest.raises(ValueError):
         ScissorsTapeEnv(reward_mode="human")
+
+
+def test_closing_pays_only_with_the_tape_in_the_jaws_and_rises_as_the_blades_close():
+    assert closing_score(False, 0.0, 0.08, 0.5) == 0.0  # shutting the blades in the air earns nothing
+    assert closing_score(True, 0.5, 0.08, 0.5) == 0.0   # in the jaws, blades at rest
+    scores = [closing_score(True, a, 0.08, 0.5) for a in (0.4, 0.3, 0.2, 0.1)]
+    assert np.all(np.diff(scores) > 0) and scores[-1] < 1.0
+    assert closing_score(True, 0.08, 0.08, 0.5) == 1.0
 
 
 def test_scissors_rest_on_the_insert_with_rings_over_the_well(env):
@@ -169,4 +177,5 @@ def test_scissors_tape_dense_is_the_same_task_and_expert_with_the_staged_reward(
     assert sparse.rewards[-1] == dense.rewards[-1] == 1.0  # the cut pays the same
     assert np.all(dense.rewards[:-1] < 0) and np.all(sparse.rewards[:-1] == 0)
     assert dense.rewards[-2] > dense.rewards[0]  # at the tape, holding the scissors: less cost than at the start
+    assert dense.rewards[:-1].max() > -0.25  # the closing stage paid: without it the cost stays at or below -1/4
     assert TASK_DEFAULTS["scissors_tape_dense"] == TASK_DEFAULTS["scissors_tape"]
