@@ -55,17 +55,25 @@ class ChunkDiffusion(nn.Module):
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * noise
         return ((self._eps(x_t, t, cond) - noise) ** 2).mean(-1)
 
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self._eps(x_t, t, cond)  # lets `torch.func.functional_call` run it with frozen weights
+
     def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
                with_log_prob: bool = False):
         """DDIM (eta = 0) from N(0, temperature^2 I). Returns (chunks in [-1, 1], None): no log-prob."""
         if with_log_prob:
             raise NotImplementedError("a diffusion policy has no tractable log-probability")
-        levels = torch.linspace(self.train_steps - 1, 0, self.sample_steps, device=cond.device).round().long()
         x = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
-        x = x * temperature
+        return self.denoise(x * temperature, cond), None
+
+    def denoise(self, x: torch.Tensor, cond: torch.Tensor, eps_fn=None) -> torch.Tensor:
+        """Deterministic DDIM from the starting noise x to a chunk in [-1, 1]: a differentiable map
+        of x (what `dsrl` steers). `eps_fn` replaces the noise predictor (same signature as forward)."""
+        eps_fn = eps_fn or self._eps
+        levels = torch.linspace(self.train_steps - 1, 0, self.sample_steps, device=cond.device).round().long()
         for i, t in enumerate(levels):
             ab = self.alpha_bars[t]
-            eps = self._eps(x, t.expand(cond.shape[:-1]), cond)
+            eps = eps_fn(x, t.expand(cond.shape[:-1]), cond)
             x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
             if i + 1 == len(levels):
                 x = x0
@@ -73,4 +81,4 @@ class ChunkDiffusion(nn.Module):
                 ab_next = self.alpha_bars[levels[i + 1]]
                 eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()  # re-derived after clipping x0
                 x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
-        return x, None
+        return x

@@ -58,6 +58,10 @@ def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.M
         from softflow_bench.baselines.diffusion import ChunkDiffusion
 
         return ChunkDiffusion(chunk_dim, obs_dim, cfg.width, cfg.diffusion_train_steps, cfg.diffusion_steps)
+    if kind == "dsrl":
+        from softflow_bench.baselines.dsrl import NoiseSpacePolicy
+
+        return NoiseSpacePolicy(chunk_dim, obs_dim, cfg.width, cfg.diffusion_train_steps, cfg.diffusion_steps)
     raise ValueError(f"unknown policy kind {kind!r}")
 
 

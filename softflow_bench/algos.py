@@ -5,8 +5,9 @@ an algorithm is only its policy family, its critic and a few field defaults. The
 applied after the tier's budgets and lose to any field given on the command line.
 
 Policies: `flow` (softflow_bench.flow), `gaussian` (baselines.gaussian), `diffusion`
-(baselines.diffusion). Critics: `chunk` Q(s_t, a_{t:t+H}) with the n-step chunk target; `step`
-Q(s_t, a_t) with a one-step target (the chunk is still executed open-loop); `none` for
+(baselines.diffusion), `dsrl` (baselines.dsrl: a noise actor over a frozen diffusion policy).
+Critics: `chunk` Q(s_t, a_{t:t+H}) with the n-step chunk target; `step` Q(s_t, a_t) with a
+one-step target (the chunk is still executed open-loop); `none` for
 imitation-only rows (stage 1, then evaluation).
 """
 
@@ -41,6 +42,10 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
     "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
                           "denoising on replay"),
+    # SAC over the frozen BC diffusion policy's starting noise (baselines.dsrl); the entropy is of the
+    # noise, whose per-dim entropy starts at 1.42 (N(0, I)); target 0.5 lets its spread narrow to ~0.4
+    "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
+                     dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5)),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",

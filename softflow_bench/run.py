@@ -90,7 +90,7 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
     spec = ALGORITHMS[cfg.algo]
     shapes = {"policy": spec.policy, "step_critic": spec.critic == "step", "auto_alpha": cfg.auto_alpha,
               "alpha": cfg.alpha}
-    if spec.policy == "diffusion":
+    if spec.policy in ("diffusion", "dsrl"):
         shapes["diffusion_train_steps"] = cfg.diffusion_train_steps
     key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed), "code": BC_CODE_VERSION,
            **shapes, **{f: getattr(cfg, f) for f in BC_FIELDS}}

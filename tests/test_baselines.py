@@ -1,6 +1,7 @@
 """Baseline policies on the toy two-mode dataset: a Gaussian averages the modes, flow and
 diffusion keep both; the diffusion sampler is seeded and reproducible."""
 
+import numpy as np
 import pytest
 import torch
 from toy_data import fit, mode_stats, two_mode_chunks
@@ -64,3 +65,41 @@ def test_diffusion_refuses_a_log_prob_and_bad_step_counts():
         ChunkDiffusion(DIM, 1, train_steps=10, sample_steps=20)
     with pytest.raises(NotImplementedError):
         ChunkDiffusion(DIM, 1).sample(torch.zeros(1, 1), with_log_prob=True)
+
+
+def _dsrl_over(diffusion):
+    from softflow_bench.baselines.dsrl import NoiseSpacePolicy
+
+    policy = NoiseSpacePolicy(DIM, 1, width=128, train_steps=100, sample_steps=10)
+    policy.diffusion.load_state_dict(diffusion.state_dict())
+    return policy
+
+
+def test_dsrl_starts_as_its_diffusion_policy(diffusion):
+    """The noise actor starts at N(0, I): before any RL, dsrl's chunks are the BC diffusion's."""
+    policy = _dsrl_over(diffusion)
+    for temperature in (1.0, 0.5):
+        np.testing.assert_allclose(_samples(policy, temperature, n=64, seed=5),
+                                   _samples(diffusion, temperature, n=64, seed=5), atol=1e-6)
+
+
+def test_dsrl_steers_the_noise_onto_one_mode_and_never_changes_the_diffusion(diffusion):
+    """Maximising a critic that prefers ever larger chunks: dsrl moves every sample to the positive
+    mode's side, none between the modes, and the bound on its noise keeps it near that mode (an
+    unbounded noise actor reached the action bound, 1.0); the diffusion's weights do not move."""
+    policy = _dsrl_over(diffusion)
+    frozen = {k: v.clone() for k, v in policy.diffusion.state_dict().items()}
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-3)  # all parameters, as the learner's actor optimiser
+    g = torch.Generator().manual_seed(0)
+    before = mode_stats(_samples(policy))
+    for _ in range(150):
+        chunk, log_pi = policy.sample(torch.zeros(256, 1), 1.0, generator=g)
+        loss = -chunk.mean() + 0.01 * log_pi.mean() / DIM  # -Q + alpha * log pi, Q = mean of the chunk
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    samples = _samples(policy)
+    after = mode_stats(samples)
+    assert before["positive"] < 0.7 and after["positive"] > 0.95 and after["between"] < 0.05
+    assert samples.mean() < 0.9  # measured 0.80 (the mode is at 0.6); 1.0 with the noise unbounded
+    assert all(torch.equal(frozen[k], v) for k, v in policy.diffusion.state_dict().items())

@@ -1,0 +1,64 @@
+"""DSRL: reinforcement learning in a frozen diffusion policy's noise space (Wagenmaker et al., 2025).
+
+The policy of `dsrl`. Stage 1 trains the diffusion policy of `bc_diffusion` (DDPM on the
+demonstrations); after that its weights never change. What RL trains is a small Gaussian "noise
+actor" w ~ N(mu(s), sigma(s)^2) over the diffusion's starting noise; the executed chunk is the
+deterministic DDIM image of w. The noise actor starts at N(0, I), so before any RL `dsrl` acts
+exactly like the BC diffusion policy, and it can only choose among chunks the diffusion policy
+produces: steering, not rewriting.
+
+Same interface as the other chunk policies: reparameterised `sample` with a temperature (scaling
+the noise actor's spread) and `log_prob`s, here of w under the noise actor, which is what SAC's
+entropy term needs; `bc_loss` is the diffusion's DDPM loss (stage 1 only: the algorithm's
+likelihood weight is 0, the chunk has no tractable likelihood).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from softflow_bench.baselines.diffusion import ChunkDiffusion
+from softflow_bench.flow import gaussian_log_prob, mlp
+
+# |mu| <= 1.5 per dim. Far-out noise is noise the diffusion policy was never trained from, and DDIM
+# maps it off the data: on the toy two-mode chunks (mode at 0.6), noise of 1.5 in every dim lands at
+# 0.65, 2.0 at 0.91, 2.5 at the action bound (tests/test_baselines.py steers against this bound).
+MEAN_BOUND = 1.5
+
+
+class NoiseSpacePolicy(nn.Module):
+    has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
+
+    def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10):
+        super().__init__()
+        self.dim = dim
+        self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps)
+        self.noise_actor = mlp(cond_dim, 2 * dim, width, depth=3)
+        last = self.noise_actor[-1]
+        nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # N(0, I) at the start: the BC policy
+
+    def _mean_log_std(self, cond: torch.Tensor):
+        raw_mean, raw_log_std = self.noise_actor(cond).chunk(2, -1)
+        return MEAN_BOUND * torch.tanh(raw_mean / MEAN_BOUND), 2.0 * torch.tanh(raw_log_std / 2.0)
+
+    def _frozen_eps(self, x_t, t, cond):
+        """The diffusion's noise predictor with its weights detached: gradients reach w, never them."""
+        params = {k: v.detach() for k, v in self.diffusion.named_parameters()}
+        return functional_call(self.diffusion, (params, dict(self.diffusion.named_buffers())), (x_t, t, cond))
+
+    def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
+               with_log_prob: bool = True):
+        """Chunks (DDIM images of reparameterised noise w) and log-probs of w (or None)."""
+        mean, log_std = self._mean_log_std(cond)
+        z = torch.randn(mean.shape, device=cond.device, dtype=cond.dtype, generator=generator) * temperature
+        w = mean + torch.exp(log_std) * z
+        chunk = self.diffusion.denoise(w, cond, self._frozen_eps)
+        if not with_log_prob:
+            return chunk, None
+        return chunk, gaussian_log_prob(z) - log_std.sum(-1)
+
+    def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Stage 1: the diffusion policy's DDPM loss (the noise actor is not involved)."""
+        return self.diffusion.bc_loss(x, cond, generator)
