@@ -53,6 +53,30 @@ def task_metrics(infos: list[dict]) -> dict[str, float]:
     return out
 
 
+def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperature: float,
+                 gen: torch.Generator, render: bool = False):
+    """One episode of `agent` on `env`, chunks executed open-loop (the policy sees no observation
+    inside a chunk). Returns the episode's chunk transitions, final info, return, steps, frames."""
+    low, high = env.action_space.low, env.action_space.high
+    obs, info = env.reset(seed=seed)
+    observations, actions, rewards, frames = [obs], [], [], []
+    total, done, terminated = 0.0, False, False
+    while not done:
+        chunk = agent.act(obs, temperature, cfg.candidates, gen).reshape(cfg.chunk, -1)
+        for a_unit in chunk:
+            a = low + (a_unit + 1) * 0.5 * (high - low)
+            obs, r, terminated, truncated, info = env.step(a.astype(np.float32))
+            observations.append(obs), actions.append(a_unit), rewards.append(r)
+            total += r
+            if render:
+                frames.append(env.render())
+            if terminated or truncated:
+                done = True
+                break
+    chunks = episode_chunks(np.stack(observations), np.stack(actions), np.array(rewards), bool(terminated), cfg.chunk)
+    return chunks, info, total, len(actions), frames
+
+
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
                  bc_cache: Path | None = None, env: gym.Env | None = None):
@@ -61,7 +85,6 @@ class Learner:
         self.env = env if env is not None else gym.make(env_id)  # given: the real hand or its twin
         obs_dim = self.env.observation_space.shape[0]
         self.action_dim = self.env.action_space.shape[0]
-        self.low, self.high = self.env.action_space.low, self.env.action_space.high
         torch.manual_seed(cfg.seed)
         self.agent = Agent(obs_dim, self.action_dim, cfg).to(device)
         self.offline = offline if offline is not None and len(offline) else None
@@ -122,28 +145,13 @@ class Learner:
 
     # ---- acting -------------------------------------------------------------------------
     def run_episode(self, seed: int, temperature: float, render: bool = False):
-        """One episode executing chunks open-loop. Returns chunks, final info, return, frames."""
+        """One episode executing chunks open-loop. Returns chunks, final info, return, steps, frames."""
         env = gym.make(self.env_id, render_mode="rgb_array") if render else self.env
-        obs, info = env.reset(seed=seed)
-        observations, actions, rewards, frames = [obs], [], [], []
-        total, done, terminated = 0.0, False, False
-        while not done:
-            chunk = self.agent.act(obs, temperature, self.cfg.candidates, self.gen).reshape(self.cfg.chunk, -1)
-            for a_unit in chunk:
-                a = self.low + (a_unit + 1) * 0.5 * (self.high - self.low)
-                obs, r, terminated, truncated, info = env.step(a.astype(np.float32))
-                observations.append(obs), actions.append(a_unit), rewards.append(r)
-                total += r
-                if render:
-                    frames.append(env.render())
-                if terminated or truncated:
-                    done = True
-                    break
-        if render:
-            env.close()
-        chunks = episode_chunks(np.stack(observations), np.stack(actions), np.array(rewards),
-                                bool(terminated), self.cfg.chunk)
-        return chunks, info, total, len(actions), frames
+        try:
+            return play_episode(env, self.agent, self.cfg, seed, temperature, self.gen, render)
+        finally:
+            if render:
+                env.close()
 
     def evaluate(self) -> dict[str, float]:
         infos, returns = [], []

@@ -1,0 +1,47 @@
+"""`python -m softflow_bench.tools.evaluate` re-evaluates a real finished run through the CLI."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from softflow_bench.tools.evaluate import wilson_interval
+
+EVALUATE = [sys.executable, "-m", "softflow_bench.tools.evaluate"]
+
+
+def test_wilson_interval_matches_known_values():
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(20, 20) == pytest.approx((0.8389, 1.0), abs=1e-4)
+
+
+def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothing(tmp_path):
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
+    run = tmp_path / "runs" / "cube_pronation" / "softflow" / "seed0"
+    subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
+                    "--out", str(run)], env=env, check=True, capture_output=True, timeout=300)
+    results = tmp_path / "evals"
+    tables = []
+    for name in ("a", "b"):
+        proc = subprocess.run(EVALUATE + [str(run), "--episodes", "3", "--name", name, "--results", str(results)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        tables.append(json.loads((results / f"{name}.json").read_text()))
+    (row,) = tables[0]["rows"]
+    assert row["episodes"] == 3 and row["algo"] == "softflow" and row["policy"] == "final_policy.pt"
+    assert {"turns_mean", "drop_rate", "return_mean"} <= set(row)
+    lo, hi = row["success_ci95"]
+    assert lo <= row["success_rate"] <= hi
+    # the same fixed seeds and sampling generator: the same numbers on a second evaluation
+    assert tables[1]["rows"][0]["turns_mean"] == row["turns_mean"]
+    assert tables[1]["rows"][0]["return_mean"] == row["return_mean"]
+    assert "Regenerate: `python -m softflow_bench.tools.evaluate" in (results / "a.md").read_text()
+
+    for bad in ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"]):
+        proc = subprocess.run(EVALUATE + bad + ["--name", "bad", "--results", str(results)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
+        assert not (results / "bad.md").exists()
