@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from softflow_bench import hand
-from softflow_bench.config import RunConfig
+from softflow_bench.config import saved_config
 
 TASKS = ("cube_pronation",)
 PAPER_EPISODES = {"cube_pronation": 58}  # method.md: 58 trajectories in 105 minutes
@@ -130,8 +130,7 @@ def main(argv=None) -> int:
     from softflow_bench.real.recorder import EpisodeRecorder
     from softflow_bench.run import offline_chunks
 
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    cfg = dataclasses.replace(RunConfig(**{k: v for k, v in saved.items() if k in fields}), seed=args.seed,
+    cfg = dataclasses.replace(saved_config(saved), seed=args.seed,
                               online_episodes=episodes, eval_episodes=args.eval_episodes, eval_every=episodes,
                               out=str(out), resume=args.resume, video=False)
     out.mkdir(parents=True, exist_ok=True)

@@ -145,6 +145,13 @@ class ConfigError(ValueError):
     """A configuration that cannot run; the message names the valid choices."""
 
 
+def saved_config(saved: dict) -> RunConfig:
+    """The RunConfig of a saved run (its config.json, or a policy file's config); keys that are not
+    fields (env_id, checkpoint, ...) are ignored."""
+    names = {f.name for f in fields(RunConfig)}
+    return RunConfig(**{k: v for k, v in saved.items() if k in names})
+
+
 def _field_docs() -> dict[str, str]:
     """Docstrings under each field, read from this module's source."""
     tree = ast.parse(inspect.getsource(RunConfig))

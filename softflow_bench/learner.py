@@ -77,6 +77,19 @@ def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperat
     return chunks, info, total, len(actions), frames
 
 
+def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Generator, episodes: int,
+                    desc: str = "eval") -> dict[str, float]:
+    """`episodes` evaluation episodes on the fixed seeds EVAL_SEED_BASE + i at cfg.temperature:
+    success rate, mean return and the task's metrics."""
+    infos, returns = [], []
+    for i in tqdm(range(episodes), desc=desc, leave=False):
+        _, info, ret, _, _ = play_episode(env, agent, cfg, EVAL_SEED_BASE + i, cfg.temperature, gen)
+        infos.append(info)
+        returns.append(ret)
+    return {"success_rate": float(np.mean([bool(i.get("success", False)) for i in infos])),
+            "return_mean": float(np.mean(returns)), **task_metrics(infos)}
+
+
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
                  bc_cache: Path | None = None, env: gym.Env | None = None):
@@ -154,14 +167,8 @@ class Learner:
                 env.close()
 
     def evaluate(self) -> dict[str, float]:
-        infos, returns = [], []
-        for i in tqdm(range(self.cfg.eval_episodes), desc="eval", leave=False):
-            _, info, ret, _, _ = self.run_episode(EVAL_SEED_BASE + i, self.cfg.temperature)
-            infos.append(info)
-            returns.append(ret)
         point = {"online_env_steps": self.state["online_env_steps"], "online_episodes": self.state["online_episodes"],
-                 "success_rate": float(np.mean([bool(i.get("success", False)) for i in infos])),
-                 "return_mean": float(np.mean(returns)), **task_metrics(infos)}
+                 **evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes)}
         self.state["curve"].append(point)
         self._log({"eval": point})
         return point

@@ -13,7 +13,6 @@ rate, and the mean over the seeds of each (env, algo).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import shlex
@@ -22,6 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from softflow_bench.tools.leaderboard import METRICS
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "evals"
 
@@ -36,7 +37,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 def load_run(run: Path, policy: str):
     """(config, env id, agent state) of a finished run; ValueError with the reason if it is not one."""
-    from softflow_bench.config import RunConfig
+    from softflow_bench.config import saved_config
 
     if not (run / "config.json").is_file():
         raise ValueError(f"{run} is not a run directory (no config.json)")
@@ -45,40 +46,31 @@ def load_run(run: Path, policy: str):
     import torch
 
     saved = json.loads((run / "config.json").read_text())
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    cfg = RunConfig(**{k: v for k, v in saved.items() if k in fields})
     state = torch.load(run / policy, map_location="cpu", weights_only=True)["agent"]
-    return cfg, saved["env_id"], state
+    return saved_config(saved), saved["env_id"], state
 
 
-def evaluate_run(run: Path, policy: str, episodes: int) -> dict:
+def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
+    """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
     import gymnasium as gym
     import torch
-    from tqdm import tqdm
 
     import softflow_bench.envs  # noqa: F401  (registers the tasks)
     from softflow_bench.agent import Agent
-    from softflow_bench.learner import EVAL_SEED_BASE, play_episode, task_metrics
+    from softflow_bench.learner import evaluate_policy
 
-    cfg, env_id, state = load_run(run, policy)
+    cfg, env_id, state = loaded
     env = gym.make(env_id)
     agent = Agent(env.observation_space.shape[0], env.action_space.shape[0], cfg)
     agent.load_state_dict(state)
     agent.eval()
     gen = torch.Generator().manual_seed(cfg.seed)
-    infos, returns = [], []
-    for i in tqdm(range(episodes), desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}", leave=False):
-        _, info, ret, _, _ = play_episode(env, agent, cfg, EVAL_SEED_BASE + i, cfg.temperature, gen)
-        infos.append(info), returns.append(ret)
+    metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
-    successes = sum(bool(i.get("success", False)) for i in infos)
+    successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-            "policy": policy, "episodes": episodes, "success_rate": successes / episodes,
-            "success_ci95": wilson_interval(successes, episodes), "return_mean": float(np.mean(returns)),
-            **task_metrics(infos)}
-
-
-METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
+            "policy": policy, "episodes": episodes, **metrics,
+            "success_ci95": wilson_interval(successes, episodes)}
 
 
 def to_markdown(rows: list[dict], command: str) -> str:
@@ -117,9 +109,8 @@ def main(argv=None) -> int:
     if args.episodes < 1:
         print("error: --episodes must be at least 1", file=sys.stderr)
         return 2
-    try:  # every run checked before anything is evaluated or written
-        for run in args.runs:
-            load_run(run, args.policy)
+    try:  # every run loaded before anything is evaluated or written
+        loaded = [load_run(run, args.policy) for run in args.runs]
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -127,8 +118,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     rows = []
-    for run in args.runs:
-        rows.append(evaluate_run(run, args.policy, args.episodes))
+    for run, run_loaded in zip(args.runs, loaded):
+        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes))
         r = rows[-1]
         print(f"{run}: success {r['success_rate']:.3f} (95 % CI {r['success_ci95'][0]:.2f}-{r['success_ci95'][1]:.2f})"
               f", return {r['return_mean']:.2f}", flush=True)
