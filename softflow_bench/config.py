@@ -49,7 +49,7 @@ class RunConfig:
     gamma: float = 0.99
     """Per-step discount; a chunk's bootstrap uses gamma^k for the k steps executed."""
     flow_blocks: int = 6
-    """Coupling blocks in the flow."""
+    """Coupling blocks in the flow (at least 2: they work in pairs with complementary masks)."""
     width: int = 256
     """Hidden width of the flow's conditioner MLPs and of the critics."""
     scale_bound: float = 2.0
@@ -195,6 +195,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.flow_blocks < 2:
+        raise ConfigError(f"--flow-blocks must be at least 2 (couplings work in pairs), got {cfg.flow_blocks}")
     for name in ["bc_steps", "critic_warmup_steps", "offline_steps", "online_episodes", "demo_episodes"]:
         if getattr(cfg, name) < 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(cfg, name)}")

@@ -68,7 +68,8 @@ def offline_chunks(cfg: RunConfig, say=print):
     return buf
 
 
-BC_CODE_VERSION = 3  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm
+BC_CODE_VERSION = 4  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm;
+# 4: flow couplings in mask-complementary pairs (every chunk dim transformed)
 BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
              "critics", "lr", "batch", "bc_steps", "threads")
 

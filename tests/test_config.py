@@ -30,3 +30,8 @@ def test_the_command_line_wins_over_task_and_algorithm_defaults():
 def test_a_non_positive_temperature_is_refused(field):
     with pytest.raises(ConfigError, match="explore_temperature"):
         _resolved(field, "0")
+
+
+def test_a_single_flow_block_is_refused():
+    with pytest.raises(ConfigError, match="--flow-blocks must be at least 2"):
+        _resolved("--flow-blocks", "1")

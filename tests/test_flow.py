@@ -19,7 +19,7 @@ def _random_flow(dim=2, cond_dim=3, seed=0, scale=0.3):
 
 
 def test_log_prob_equals_brute_force_change_of_variables():
-    flow = _random_flow()
+    flow = _random_flow(scale=0.15)  # x stays clear of the box edge, where log_prob clips by ATANH_EPS
     cond = torch.randn(3, dtype=torch.float64)
     z = torch.randn(2, dtype=torch.float64)
 
@@ -71,3 +71,23 @@ def test_tempered_samples_stay_inside_the_box_and_are_reparameterised():
     assert x.abs().max() < 1
     (x.sum() + lp.sum()).backward()
     assert cond.grad is not None and torch.isfinite(cond.grad).all()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_chunk_dimension_depends_on_the_observation(seed):
+    # The cube/scissors chunk: 10 steps x 17 joints, 6 blocks. A flow whose random permutations left
+    # a dimension out of every coupling's free half sampled it as base noise whatever the
+    # observation (seed 1 had 7 such dims); every dim must move when the observation does.
+    torch.manual_seed(seed)
+    flow = ChunkFlow(170, 8, blocks=6, width=32, seed=seed).double()
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    z = torch.randn(170, dtype=torch.float64)
+    jac = torch.autograd.functional.jacobian(lambda c: flow._from_base(z, c)[0], torch.randn(8, dtype=torch.float64))
+    assert (jac.abs().sum(-1) > 0).all(), f"dims that ignore the observation: {(jac.abs().sum(-1) == 0).nonzero()}"
+
+
+def test_a_single_coupling_is_refused():
+    with pytest.raises(ValueError, match="at least 2 blocks"):
+        ChunkFlow(4, 2, blocks=1)
