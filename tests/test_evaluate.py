@@ -38,7 +38,10 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     # the same fixed seeds and sampling generator: the same numbers on a second evaluation
     assert tables[1]["rows"][0]["turns_mean"] == row["turns_mean"]
     assert tables[1]["rows"][0]["return_mean"] == row["return_mean"]
-    assert "Regenerate: `python -m softflow_bench.tools.evaluate" in (results / "a.md").read_text()
+    text = (results / "a.md").read_text()
+    assert "Regenerate: `python -m softflow_bench.tools.evaluate" in text
+    commit = json.loads((run / "summary.json").read_text())["git_commit"]
+    assert row["git_commit"] == commit and f"Runs started from commit {commit[:10]}." in text
 
     for bad in ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"]):
         proc = subprocess.run(EVALUATE + bad + ["--name", "bad", "--results", str(results)], env=env,

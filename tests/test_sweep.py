@@ -23,6 +23,7 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
     text = (tmp_path / "sweeps" / f"{name}.md").read_text()
     mean = sum(r["drop_rate"] for r in rows) / 2
     assert "seeds 0, 1" in text and f"| **0.5** | mean |" in text and f"**{mean:.3f}**" in text
+    assert f"Runs started from commit {rows[0]['git_commit'][:10]}." in text  # which code made the numbers
     # a second call finds both runs finished and only rewrites the table
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
     assert "running:" not in again.stdout

@@ -68,8 +68,10 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
     metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
+    summary = run / "summary.json"  # the commit the run started from: which code trained the policy
+    commit = json.loads(summary.read_text()).get("git_commit") if summary.is_file() else None
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-            "policy": policy, "episodes": episodes, **metrics,
+            "policy": policy, "episodes": episodes, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
 
 
@@ -77,7 +79,9 @@ def to_markdown(rows: list[dict], command: str) -> str:
     metrics = [m for m in METRICS if any(m in r for r in rows)]
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
-             "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates).", "",
+             "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates).",
+             "Runs started from commit "
+             f"{', '.join(sorted({(r.get('git_commit') or 'unknown')[:10] for r in rows}))}.", "",
              "| env | algo | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
              "|---|---|---|---|" + "---|" * (len(metrics) + 1)]
     for r in rows:
