@@ -65,8 +65,10 @@ class RunConfig:
     batch: int = 256
     """Minibatch size (chunks)."""
     bc_weight: float = 100.0
-    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 100 by the
-    sweep in results/sweeps/softflow_bc_weight_cube_pronation_quick.md (1 and 10 drop every cube)."""
+    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 100 by a sweep
+    before the flow fix of dcfa593 (1 and 10 dropped every cube; that sweep's file at 8a02f17). With
+    the fixed flow 30 did better on the cube (results/sweeps/softflow_bc_weight_cube_pronation_quick.md);
+    not yet the default, because it weighs every likelihood policy's NLL and their rows predate it."""
     alpha: float = 0.0
     """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW, as method.md decides. With
     --auto-alpha, its starting value."""
