@@ -192,7 +192,7 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     # precedence: tier < task < algorithm < command line
     budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}), **ALGORITHMS[cfg.algo].defaults}
     cfg = dataclasses.replace(cfg, **{k: v for k, v in budget.items() if k not in given})
-    positive = ["chunk", "flow_blocks", "width", "critics", "target_subset", "batch", "candidates",
+    positive = ["chunk", "width", "critics", "target_subset", "batch", "candidates",
                 "diffusion_steps", "diffusion_train_steps", "eval_episodes", "eval_every", "checkpoint_every"]
     for name in positive:
         if getattr(cfg, name) < 1:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softflow_bench.tools.leaderboard import METRICS
+from softflow_bench.tools.leaderboard import METRICS, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "evals"
 
@@ -36,7 +36,8 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 
 def load_run(run: Path, policy: str):
-    """(config, env id, agent state) of a finished run; ValueError with the reason if it is not one."""
+    """(config, env id, agent state, the commit the run started from or None) of a finished run;
+    ValueError with the reason if it is not one."""
     from softflow_bench.config import saved_config
 
     if not (run / "config.json").is_file():
@@ -47,7 +48,9 @@ def load_run(run: Path, policy: str):
 
     saved = json.loads((run / "config.json").read_text())
     state = torch.load(run / policy, map_location="cpu", weights_only=True)["agent"]
-    return saved_config(saved), saved["env_id"], state
+    summary = run / "summary.json"  # which code trained the policy
+    commit = json.loads(summary.read_text()).get("git_commit") if summary.is_file() else None
+    return saved_config(saved), saved["env_id"], state, commit
 
 
 def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
@@ -59,7 +62,7 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
     from softflow_bench.agent import Agent
     from softflow_bench.learner import evaluate_policy
 
-    cfg, env_id, state = loaded
+    cfg, env_id, state, commit = loaded
     env = gym.make(env_id)
     agent = Agent(env.observation_space.shape[0], env.action_space.shape[0], cfg)
     agent.load_state_dict(state)
@@ -68,8 +71,6 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
     metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
-    summary = run / "summary.json"  # the commit the run started from: which code trained the policy
-    commit = json.loads(summary.read_text()).get("git_commit") if summary.is_file() else None
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
             "policy": policy, "episodes": episodes, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
@@ -80,8 +81,7 @@ def to_markdown(rows: list[dict], command: str) -> str:
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
              "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates).",
-             "Runs started from commit "
-             f"{', '.join(sorted({(r.get('git_commit') or 'unknown')[:10] for r in rows}))}.", "",
+             started_from(r["git_commit"] for r in rows), "",
              "| env | algo | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
              "|---|---|---|---|" + "---|" * (len(metrics) + 1)]
     for r in rows:

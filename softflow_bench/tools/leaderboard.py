@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
 
 
+def started_from(commits) -> str:
+    """The line a sweep or re-evaluation table carries to say which code trained its runs."""
+    return f"Runs started from commit {', '.join(sorted({(c or 'unknown')[:10] for c in commits}))}."
+
+
 def rows(runs: Path) -> list[dict]:
     out = []
     for path in sorted(runs.glob("*/*/seed*/summary.json")):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.tools.leaderboard import started_from
+
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
 #: Metrics shown for the evaluation before online RL (the final evaluation shows all of them).
 SHOWN_OFFLINE = ("success_rate", "grasp_rate", "turns_mean")
@@ -75,8 +77,8 @@ def main(argv=None) -> int:
             table.append([f"**{v}**", "mean"] + [f"**{np.mean([r[k] for r in mine]):.3f}**" for k in keys])
     lines = [f"# Sweep of `{args.field}` ({args.algo}, {args.env}, tier {args.tier}, "
              f"seed{'s' if len(args.seeds) > 1 else ''} {', '.join(map(str, args.seeds))})", "",
-             f"Regenerate: `{command}`", "",
-             f"Runs started from commit {', '.join(sorted({r['git_commit'][:10] for r in rows}))}.", "", "| " + " | ".join([args.field, "seed"] + keys) + " |",
+             f"Regenerate: `{command}`", "", started_from(r["git_commit"] for r in rows), "",
+             "| " + " | ".join([args.field, "seed"] + keys) + " |",
              "|" + "---|" * (len(keys) + 2)]
     lines += ["| " + " | ".join(cells) + " |" for cells in table]
     (results / f"{name}.md").write_text("\n".join(lines) + "\n")
