@@ -108,8 +108,9 @@ class RealHandEnv(gym.Env):
         if terminated or truncated:
             if self.watchdog:
                 self.watchdog.disarm()
-            self.recorder.end(terminated, truncated, {"label": label, "ended_by": ended_by or "time_limit",
-                                                      "late_cycles": info["late_cycles"], "safety_events": self._events})
+            self.recorder.end(terminated, truncated, {
+                "label": label, "ended_by": ended_by or "time_limit",
+                "late_cycles": info["late_cycles"], "safety_events": self._events})
             self.episode += 1
         self._obs = obs
         return obs, reward, terminated, truncated, info

@@ -49,10 +49,12 @@ class SafetyFilter:
         lo, hi = self._box()
         clipped = np.clip(q_cmd, lo, hi)
         if np.any(clipped != q_cmd):
-            events.append({"step": step, "event": "clipped_to_limits", "joints": np.flatnonzero(clipped != q_cmd).tolist()})
+            joints = np.flatnonzero(clipped != q_cmd).tolist()
+            events.append({"step": step, "event": "clipped_to_limits", "joints": joints})
         limited = self.last_safe + np.clip(clipped - self.last_safe, -self.max_step, self.max_step)
         if np.any(limited != clipped):
-            events.append({"step": step, "event": "rate_limited", "joints": np.flatnonzero(limited != clipped).tolist()})
+            joints = np.flatnonzero(limited != clipped).tolist()
+            events.append({"step": step, "event": "rate_limited", "joints": joints})
         self.last_safe = limited
         self.events += events
         return limited, events

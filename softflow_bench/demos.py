@@ -103,7 +103,8 @@ def rollout_expert(env_name: str, env, seed: int, frames: list | None = None):
     while True:
         action = expert.act()
         obs, reward, terminated, truncated, info = env.step(action)
-        for lst, v in zip((observations, actions, rewards, terms, truncs), (obs, action, reward, terminated, truncated)):
+        outcome = (obs, action, reward, terminated, truncated)
+        for lst, v in zip((observations, actions, rewards, terms, truncs), outcome):
             lst.append(v)
         for k, v in info.items():
             infos[k].append(v)
@@ -144,7 +145,8 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
     )
     # Minari keeps free-form metadata on the dataset's storage.
     dataset.storage.update_metadata({
-        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name], "softflow_expert": f"{EXPERTS[env_name].version}-{expert_fingerprint(env_name)}",
+        "softflow_env": env_name, "softflow_env_id": ENV_IDS[env_name],
+        "softflow_expert": f"{EXPERTS[env_name].version}-{expert_fingerprint(env_name)}",
         "softflow_seed": seed, "softflow_episodes": episodes, "softflow_success_rate": rate,
         "softflow_turns_mean": float(np.mean(turns)), "softflow_modes": ",".join(modes),
     })

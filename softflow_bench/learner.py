@@ -177,14 +177,16 @@ class Learner:
     def _checkpoint(self) -> dict:
         return {
             "agent": self.agent.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-            "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict(), "state": json.dumps(self.state),
+            "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict(),
+            "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
         }
 
     def save(self) -> None:
         if not all(torch.isfinite(p).all() for p in self.agent.parameters()):
-            raise TrainingDiverged(f"non-finite weights at stage {self.state['stage']} step {self.state['stage_step']}; "
+            where = f"stage {self.state['stage']} step {self.state['stage_step']}"
+            raise TrainingDiverged(f"non-finite weights at {where}; "
                                    f"the last good checkpoint is kept in {self.out}")
         ckpt = self._checkpoint()
         if len(self.online):
@@ -251,7 +253,8 @@ class Learner:
             self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
             bar.update(1)
             bar.set_postfix(ret=f"{ret:.2f}")
-            if self.state["online_episodes"] % cfg.eval_every == 0 or self.state["online_episodes"] == cfg.online_episodes:
+            done = self.state["online_episodes"]
+            if done % cfg.eval_every == 0 or done == cfg.online_episodes:
                 self.evaluate()
             self.save()  # after every episode: a kill loses at most the episode in progress
         bar.close()

@@ -52,6 +52,7 @@ def test_corrupt_dataset_is_refused_with_a_clear_error(tmp_path):
 def test_bad_arguments_exit_nonzero_and_write_nothing(tmp_path):
     env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"))
     for bad in (["--env", "no_such_env"], ["--env", "cube_pronation", "--episodes", "0"]):
-        out = subprocess.run([sys.executable, "-m", "softflow_bench.demos", *bad], env=env, capture_output=True, text=True)
+        out = subprocess.run([sys.executable, "-m", "softflow_bench.demos", *bad], env=env,
+                             capture_output=True, text=True)
         assert out.returncode != 0 and "error" in out.stderr.lower()
     assert not (tmp_path / "minari").exists()

@@ -43,7 +43,8 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     commit = json.loads((run / "summary.json").read_text())["git_commit"]
     assert row["git_commit"] == commit and f"Runs started from commit {commit[:10]}." in text
 
-    for bad in ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"]):
+    bad_args = ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"])
+    for bad in bad_args:
         proc = subprocess.run(EVALUATE + bad + ["--name", "bad", "--results", str(results)], env=env,
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr

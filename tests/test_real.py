@@ -111,7 +111,8 @@ def test_udp_tracker_gives_the_latest_pose_and_refuses_stale_or_bad_ones():
         out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         out.sendto(b"not json", ("127.0.0.1", tracker.port))
         half = np.sqrt(0.5)
-        out.sendto(json.dumps({"pos": [0.01, 0.02, 0.03], "quat": [half, 0, 0, half]}).encode(), ("127.0.0.1", tracker.port))
+        pose = {"pos": [0.01, 0.02, 0.03], "quat": [half, 0, 0, half]}
+        out.sendto(json.dumps(pose).encode(), ("127.0.0.1", tracker.port))
         time.sleep(0.08)
         pos, rot = tracker.pose()
         assert np.allclose(pos, [0.01, 0.02, 0.03]) and np.allclose(rot, [[0, -1, 0], [1, 0, 0], [0, 0, 1]], atol=1e-9)
@@ -222,8 +223,8 @@ def test_ctrl_c_is_an_emergency_stop_that_still_saves_the_episode(sim_checkpoint
     # stderr to a file, not a pipe: an unread pipe could fill with progress bars and block the child
     errfile = tmp_path / "stderr.txt"
     with open(errfile, "w") as stderr:
-        proc = subprocess.Popen(FINETUNE + ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out),
-                                            "--episodes", "50"], env=_env(root), stdout=subprocess.DEVNULL, stderr=stderr,
+        args = ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out), "--episodes", "50"]
+        proc = subprocess.Popen(FINETUNE + args, env=_env(root), stdout=subprocess.DEVNULL, stderr=stderr,
                                 # started with SIGINT ignored, as a shell starts a background job
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         deadline = time.time() + 240

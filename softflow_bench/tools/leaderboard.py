@@ -31,7 +31,8 @@ def rows(runs: Path) -> list[dict]:
         s = json.loads(path.read_text())
         before = next((p for p in s["curve"] if p["online_episodes"] == 0), None)
         out.append({
-            "env": s["env"], "algo": s["algo"], "seed": s["seed"], "tier": s["tier"], "git_commit": s["git_commit"][:10],
+            "env": s["env"], "algo": s["algo"], "seed": s["seed"], "tier": s["tier"],
+            "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "

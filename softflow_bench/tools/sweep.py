@@ -62,7 +62,9 @@ def main(argv=None) -> int:
                 subprocess.run(cmd, check=True, stdout=log, stderr=log)
         summary = json.loads((out / "summary.json").read_text())
         before = next((p for p in summary["curve"] if p["online_episodes"] == 0), None)
-        offline = {f"offline {k}": before[k] for k in SHOWN_OFFLINE if k in before} if summary["online_episodes"] else {}
+        offline = {}
+        if summary["online_episodes"]:  # imitation-only runs have one evaluation, no offline point
+            offline = {f"offline {k}": before[k] for k in SHOWN_OFFLINE if k in before}
         return {"value": value, "seed": seed, **offline, **summary["final"], "git_commit": summary["git_commit"]}
 
     with ThreadPoolExecutor(args.jobs) as pool:
