@@ -35,10 +35,11 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "softflow_stepcritic": AlgoSpec("flow", "step", "SOFT-FLOW with a per-step critic Q(s_t, a_t); chunks still "
                                     "executed open-loop, the actor's Q term sees the chunk's first action"),
     # RLPD recipe (50/50 replay, LayerNorm ensemble, UTD field) + auto-tuned entropy, BC-initialised;
-    # target entropy -3 per dim by results/sweeps/sac_target_entropy_cube_pronation_quick.md;
+    # target entropy -3 per dim by results/sweeps/sac_target_entropy_cube_pronation_quick.md, a sweep
+    # made at lambda = 100, which sac keeps (its rows ran with it; not re-swept at softflow's 30);
     # with H = 1 the chunk critic is the usual per-step critic and its target the one-step target.
     "sac": AlgoSpec("gaussian", "chunk", "per-step tanh-Gaussian SAC (RLPD recipe), BC-initialised",
-                    dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0)),
+                    dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0, bc_weight=100.0)),
     "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
     "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
                           "denoising on replay"),

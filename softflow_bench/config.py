@@ -64,11 +64,11 @@ class RunConfig:
     """Adam learning rate for actor and critics."""
     batch: int = 256
     """Minibatch size (chunks)."""
-    bc_weight: float = 100.0
-    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 100 by a sweep
-    before the flow fix of dcfa593 (1 and 10 dropped every cube; that sweep's file at 8a02f17). With
-    the fixed flow 30 did better on the cube (results/sweeps/softflow_bc_weight_cube_pronation_quick.md);
-    not yet the default, because it weighs every likelihood policy's NLL and their rows predate it."""
+    bc_weight: float = 30.0
+    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 30 by sweeps of
+    softflow with the fixed flow, 3 seeds each, against 100 (chosen before the fix of dcfa593): cube
+    success 0.22 vs 0.03, scissors cut 0.70 vs 0.73
+    (results/sweeps/softflow_bc_weight_{cube_pronation,scissors_tape}_quick.md)."""
     alpha: float = 0.0
     """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW, as method.md decides. With
     --auto-alpha, its starting value."""
