@@ -253,8 +253,8 @@ class Learner:
             self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
             bar.update(1)
             bar.set_postfix(ret=f"{ret:.2f}")
-            done = self.state["online_episodes"]
-            if done % cfg.eval_every == 0 or done == cfg.online_episodes:
+            episodes = self.state["online_episodes"]
+            if episodes % cfg.eval_every == 0 or episodes == cfg.online_episodes:
                 self.evaluate()
             self.save()  # after every episode: a kill loses at most the episode in progress
         bar.close()

@@ -25,11 +25,16 @@ def started_from(commits) -> str:
     return f"Runs started from commit {', '.join(sorted({(c or 'unknown')[:10] for c in commits}))}."
 
 
+def offline_point(summary: dict) -> dict | None:
+    """A run's evaluation before online RL (after the offline stages), if its curve has one."""
+    return next((p for p in summary["curve"] if p["online_episodes"] == 0), None)
+
+
 def rows(runs: Path) -> list[dict]:
     out = []
     for path in sorted(runs.glob("*/*/seed*/summary.json")):
         s = json.loads(path.read_text())
-        before = next((p for p in s["curve"] if p["online_episodes"] == 0), None)
+        before = offline_point(s)
         out.append({
             "env": s["env"], "algo": s["algo"], "seed": s["seed"], "tier": s["tier"],
             "git_commit": s["git_commit"][:10],

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softflow_bench.tools.leaderboard import started_from
+from softflow_bench.tools.leaderboard import offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
 #: Metrics shown for the evaluation before online RL (the final evaluation shows all of them).
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
             with open(out.parent / f"seed{seed}.log", "a") as log:  # progress bars and errors
                 subprocess.run(cmd, check=True, stdout=log, stderr=log)
         summary = json.loads((out / "summary.json").read_text())
-        before = next((p for p in summary["curve"] if p["online_episodes"] == 0), None)
+        before = offline_point(summary)
         offline = {}
         if summary["online_episodes"]:  # imitation-only runs have one evaluation, no offline point
             offline = {f"offline {k}": before[k] for k in SHOWN_OFFLINE if k in before}
