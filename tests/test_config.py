@@ -26,6 +26,23 @@ def test_the_command_line_wins_over_task_and_algorithm_defaults():
     assert _resolved("--algo", "bc_flow", "--env", "scissors_tape").candidates == 1  # algorithm over task
 
 
+@pytest.mark.parametrize("algo", ["diffusion", "bc_diffusion", "dsrl"])
+def test_diffusion_policies_get_ten_times_the_tiers_bc_updates_unless_told(algo):
+    for tier in TIERS:
+        assert _resolved("--algo", algo, "--tier", tier).bc_steps == 10 * TIERS[tier]["bc_steps"]
+    assert _resolved("--algo", "softflow", "--tier", "quick").bc_steps == TIERS["quick"]["bc_steps"]
+    assert _resolved("--algo", algo, "--bc-steps", "7").bc_steps == 7
+
+
+@pytest.mark.parametrize("algo", ["diffusion", "dsrl"])
+def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo):
+    assert _resolved("--algo", algo, "--env", "cube_pronation").explore_temperature == 0.7  # 1.0 capped
+    scissors = TASK_DEFAULTS["scissors_tape"]["explore_temperature"]
+    assert _resolved("--algo", algo, "--env", "scissors_tape").explore_temperature == scissors  # below the cap
+    assert _resolved("--algo", algo, "--explore-temperature", "1.0").explore_temperature == 1.0
+    assert _resolved("--algo", "softflow", "--env", "cube_pronation").explore_temperature == 1.0
+
+
 @pytest.mark.parametrize("field", ["--temperature", "--explore-temperature"])
 def test_a_non_positive_temperature_is_refused(field):
     with pytest.raises(ConfigError, match="explore_temperature"):
