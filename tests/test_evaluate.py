@@ -43,7 +43,15 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     commit = json.loads((run / "summary.json").read_text())["git_commit"]
     assert row["git_commit"] == commit and f"Runs started from commit {commit[:10]}." in text
 
-    bad_args = ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"])
+    # --candidates overrides the run's own N (1: the policy's samples alone) and says so in the table
+    proc = subprocess.run(EVALUATE + [str(run), "--episodes", "2", "--candidates", "1", "--name", "n1",
+                                      "--results", str(results)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((results / "n1.json").read_text())["rows"][0]["candidates"] == 1 != row["candidates"]
+    assert "except N = 1 chunks sampled per decision" in (results / "n1.md").read_text()
+
+    bad_args = ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"],
+                [str(run), "--candidates", "0"])
     for bad in bad_args:
         proc = subprocess.run(EVALUATE + bad + ["--name", "bad", "--results", str(results)], env=env,
                               capture_output=True, text=True, timeout=120)

@@ -1,7 +1,7 @@
 """Re-evaluate the saved policies of finished runs on more episodes than their tier's evaluation.
 
     python -m softflow_bench.tools.evaluate RUN_DIR [RUN_DIR ...] --episodes 100 --name NAME \\
-        [--policy final_policy.pt] [--results results/evals]
+        [--policy final_policy.pt] [--results results/evals] [--candidates N]
 
 Each run's policy is evaluated exactly as the run evaluated it (its saved config: temperature,
 candidates, chunk) on the same fixed evaluation seeds (1,000,000 + i), only more of them: 20
@@ -13,6 +13,7 @@ rate, and the mean over the seeds of each (env, algo).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
@@ -53,7 +54,7 @@ def load_run(run: Path, policy: str):
     return saved_config(saved), saved["env_id"], state, commit
 
 
-def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
+def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None) -> dict:
     """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
     import gymnasium as gym
     import torch
@@ -63,6 +64,8 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
     from softflow_bench.learner import evaluate_policy
 
     cfg, env_id, state, commit = loaded
+    if candidates is not None:  # e.g. 1: the policy's own samples, without the critic's selection
+        cfg = dataclasses.replace(cfg, candidates=candidates)
     env = gym.make(env_id)
     agent = Agent(env.observation_space.shape[0], env.action_space.shape[0], cfg)
     agent.load_state_dict(state)
@@ -72,15 +75,16 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int) -> dict:
     env.close()
     successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-            "policy": policy, "episodes": episodes, "git_commit": commit, **metrics,
+            "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
 
 
-def to_markdown(rows: list[dict], command: str) -> str:
+def to_markdown(rows: list[dict], command: str, candidates: int | None = None) -> str:
     metrics = [m for m in METRICS if any(m in r for r in rows)]
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
-             "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates).",
+             "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates)"
+             + (f", except N = {candidates} chunks sampled per decision." if candidates is not None else "."),
              started_from(r["git_commit"] for r in rows), "",
              "| env | algo | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
              "|---|---|---|---|" + "---|" * (len(metrics) + 1)]
@@ -109,10 +113,13 @@ def main(argv=None) -> int:
     p.add_argument("--name", required=True, help="the table is written to <results>/<name>.md and .json")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--candidates", type=int, default=None,
+                   help="chunks sampled per decision instead of each run's own N (1: the policy alone, no critic)")
     args = p.parse_args(argv)
-    if args.episodes < 1:
-        print("error: --episodes must be at least 1", file=sys.stderr)
-        return 2
+    for name in ("episodes", "candidates"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            print(f"error: --{name} must be at least 1", file=sys.stderr)
+            return 2
     try:  # every run loaded before anything is evaluated or written
         loaded = [load_run(run, args.policy) for run in args.runs]
     except ValueError as exc:
@@ -123,13 +130,13 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rows = []
     for run, run_loaded in zip(args.runs, loaded):
-        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes))
+        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates))
         r = rows[-1]
         print(f"{run}: success {r['success_rate']:.3f} (95 % CI {r['success_ci95'][0]:.2f}-{r['success_ci95'][1]:.2f})"
               f", return {r['return_mean']:.2f}", flush=True)
     args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m softflow_bench.tools.evaluate " + shlex.join(argv)
-    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command))
+    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates))
     (args.results / f"{args.name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     print(f"wrote {args.results / args.name}.md")
     return 0
