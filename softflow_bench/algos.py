@@ -32,6 +32,15 @@ class AlgoSpec:
         return self.critic == "none"
 
 
+# Diffusion policies get 10x the tier's BC updates (their denoising loss is still falling at the
+# quick tier's 3,000; at 30,000 bc_diffusion's cube drops fall from 1.00 to 0.38:
+# results/sweeps/bc_diffusion_bc_steps_cube_pronation_quick.md). This favours the baseline. One
+# constant for all three, so `bc_diffusion` stays the stage-1 policy of `diffusion`.
+DIFFUSION_BC_STEPS_FACTOR = 10
+# They explore at most at 0.7: DDIM from full-scale noise drops the cube within a chunk or two, and
+# fine-tuning on those episodes loses the policy (results/sweeps/diffusion_explore_temperature_*).
+DIFFUSION_EXPLORE_CAP = 0.7
+
 ALGORITHMS: dict[str, AlgoSpec] = {
     "softflow": AlgoSpec("flow", "chunk", "SOFT-FLOW: flow over chunks, chunked critic, -Q + lambda * NLL"),
     "softflow_nolik": AlgoSpec("flow", "chunk", "SOFT-FLOW without the likelihood term (lambda = 0)",
@@ -45,20 +54,16 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "sac": AlgoSpec("gaussian", "chunk", "per-step tanh-Gaussian SAC (RLPD recipe), BC-initialised",
                     dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0, bc_weight=100.0)),
     "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
-    # Diffusion policies get 10x the tier's BC updates (their denoising loss is still falling at the
-    # quick tier's 3,000; at 30,000 bc_diffusion's cube drops fall from 1.00 to 0.38:
-    # results/sweeps/bc_diffusion_bc_steps_cube_pronation_quick.md). This favours the baseline.
-    # They explore at most at 0.7: DDIM from full-scale noise drops the cube within a chunk or two, and
-    # fine-tuning on those episodes loses the policy (results/sweeps/diffusion_explore_temperature_*).
     "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
-                          "denoising on replay", bc_steps_factor=10, explore_temperature_cap=0.7),
+                          "denoising on replay", bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR,
+                          explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
     # SAC over the frozen BC diffusion policy's starting noise (baselines.dsrl); the entropy is of the
     # noise, whose per-dim entropy starts at 1.42 (N(0, I)); target 0.5 lets its spread narrow to ~0.4
     "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
-                     dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5), bc_steps_factor=10,
-                     explore_temperature_cap=0.7),
+                     dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
+                     bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR, explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",
-                             dict(candidates=1), bc_steps_factor=10),
+                             dict(candidates=1), bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR),
 }

@@ -97,7 +97,8 @@ class RunConfig:
 
     # ---- budgets (set by the tier unless given explicitly) --------------------------------
     bc_steps: int = -1
-    """Stage 1: maximum-likelihood updates on demonstrations."""
+    """Stage 1: maximum-likelihood updates on demonstrations (the diffusion policies: 10x the tier's,
+    `AlgoSpec.bc_steps_factor`)."""
     critic_warmup_steps: int = -1
     """Stage 2: critic updates with the actor frozen."""
     offline_steps: int = -1
