@@ -82,8 +82,8 @@ class RunConfig:
     """Noise levels of the diffusion policy's DDPM training (cosine schedule)."""
     awr_temperature: float = 10.0
     """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
-    (weights up to ~50x the batch mean) the cube run on seed 1 ended dropping every cube, at 10 at
-    0.50 success (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
+    the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success
+    (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
     temperature: float = 0.7
     """Base-noise scale when acting in evaluations (deployment default 0.7)."""
     explore_temperature: float = 1.0
