@@ -94,6 +94,9 @@ class RunConfig:
     """Fraction of each online minibatch drawn from the offline data."""
     utd: float = 1.0
     """Gradient updates per online environment step."""
+    finetune_actor: bool = True
+    """Update the policy after stage 1. --no-finetune-actor: the stage-1 policy stays frozen and only
+    the critic learns, so any gain over it is the critic's best-of-N selection (select-only ablation)."""
 
     # ---- budgets (set by the tier unless given explicitly) --------------------------------
     bc_steps: int = -1

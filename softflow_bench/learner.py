@@ -147,7 +147,7 @@ class Learner:
         if train_critic:
             logs["critic_loss"] = self._step(self.critic_opt, self.agent.critic_loss(self._batch(), self.gen), "critic")
             self.agent.update_target()
-        if train_actor:
+        if train_actor and self.cfg.finetune_actor:
             data = self._to_torch(self.offline.sample(self.rng, self.cfg.batch)) if self.offline else self._batch()
             loss, log_pi = self.agent.actor_loss(self._batch(), data, self.gen)
             logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")

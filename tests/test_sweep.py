@@ -27,3 +27,29 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
     # a second call finds both runs finished and only rewrites the table
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
     assert "running:" not in again.stdout
+
+
+def test_a_switch_is_swept_as_true_and_false_and_a_frozen_actor_keeps_the_bc_policy(tmp_path):
+    """--no-finetune-actor (the select-only ablation): the critic learns, the policy stays the BC one."""
+    import torch
+
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
+    cmd = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--algo", "diffusion",
+           "--field", "finetune_actor", "--values", "false", "--tier", "smoke",
+           "--results", str(tmp_path / "sweeps"), "--", "--online-episodes", "1"]
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+    run = tmp_path / "sweeps" / "diffusion_finetune_actor_cube_pronation_smoke" / "false" / "seed0"
+    assert json.loads((run / "summary.json").read_text())["config"]["finetune_actor"] is False
+    bc, final = (torch.load(run / f, weights_only=True)["agent"] for f in ("bc_policy.pt", "final_policy.pt"))
+    assert all(torch.equal(bc[k], final[k]) for k in bc if k.startswith("policy."))
+    assert not all(torch.equal(bc[k], final[k]) for k in bc if k.startswith("critic."))
+
+
+def test_a_bad_field_or_switch_value_is_refused_before_anything_runs(tmp_path):
+    base = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--tier", "smoke",
+            "--results", str(tmp_path / "sweeps")]
+    for args, said in ((["--field", "no_such_field", "--values", "1"], "not a RunConfig field"),
+                       (["--field", "finetune_actor", "--values", "0"], "values are true and false")):
+        done = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and said in done.stderr
+    assert not (tmp_path / "sweeps").exists()

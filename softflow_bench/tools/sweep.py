@@ -3,7 +3,8 @@
     python -m softflow_bench.tools.sweep --env cube_pronation --algo softflow --field bc_weight \\
         --values 1 10 100 --tier quick --jobs 2 [--seeds 0 1 2] -- --online-episodes 0
 
-Arguments after `--` go to every run unchanged. Runs land in results/sweeps/<name>/<value>/seed<N>/
+A switch (e.g. finetune_actor) takes the values true and false. Arguments after `--` go to every
+run unchanged. Runs land in results/sweeps/<name>/<value>/seed<N>/
 and the table in results/sweeps/<name>.md and .json, with the exact command at its top: the final
 evaluation of every run, its evaluation before online RL where it had an online stage, and the
 mean over seeds of each value when there are several.
@@ -17,10 +18,12 @@ import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.config import RunConfig
 from softflow_bench.tools.leaderboard import offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
@@ -43,6 +46,16 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS, help="where the runs and the table go")
     args = p.parse_args(own)
     results = args.results
+    defaults = {f.name: getattr(RunConfig(), f.name) for f in fields(RunConfig)}
+    if args.field not in defaults:
+        p.error(f"--field {args.field!r} is not a RunConfig field; choose one of {sorted(defaults)}")
+    flag = "--" + args.field.replace("_", "-")
+    if isinstance(defaults[args.field], bool):  # switches: true -> --flag, false -> --no-flag
+        if bad := [v for v in args.values if v not in ("true", "false")]:
+            p.error(f"--field {args.field} is a switch: its values are true and false, got {bad}")
+        field_args = {v: [flag if v == "true" else "--no-" + flag[2:]] for v in args.values}
+    else:
+        field_args = {v: [flag, v] for v in args.values}
 
     name = f"{args.algo}_{args.field}_{args.env}_{args.tier}"
     command = "python -m softflow_bench.tools.sweep " + shlex.join(own + (["--"] + extra if extra else []))
@@ -52,7 +65,7 @@ def main(argv=None) -> int:
         out = results / name / value / f"seed{seed}"
         cmd = [sys.executable, "-m", "softflow_bench.run", "--algo", args.algo, "--env", args.env, "--tier", args.tier,
                "--seed", str(seed), "--threads", "1", "--out", str(out),
-               "--" + args.field.replace("_", "-"), value, *extra]
+               *field_args[value], *extra]
         if (out / "checkpoint.pt").exists():
             cmd.append("--resume")
         if not (out / "summary.json").exists():
