@@ -296,6 +296,7 @@ class Learner:
         if self.state["stage"] == "offline":
             self._offline_stage("offline", cfg.offline_steps, train_actor=True, train_critic=True)
             self.evaluate()  # the "BC/offline" point, before any online data
+            self.save_policy(self.out / "offline_policy.pt")  # so that point can be re-evaluated
             self._advance("online")
         if self.state["stage"] == "online":
             self._online_stage()

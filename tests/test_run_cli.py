@@ -39,6 +39,11 @@ def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
     # checkpoints load without executing code
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert "agent" in ckpt and torch.load(out / "bc_policy.pt", weights_only=True)["agent"]
+    # the policy at each stage's end: BC, offline RL (the curve's first point), online RL
+    policies = [torch.load(out / f, weights_only=True)["agent"]
+                for f in ("bc_policy.pt", "offline_policy.pt", "final_policy.pt")]
+    for before, after in zip(policies, policies[1:]):
+        assert not all(torch.equal(before[k], after[k]) for k in before if k.startswith("policy."))
 
 
 @pytest.mark.parametrize("args, message", [
