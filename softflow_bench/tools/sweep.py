@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import fields
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     p.add_argument("--results", type=Path, default=RESULTS, help="where the runs and the table go")
     args = p.parse_args(own)
     results = args.results
-    defaults = {f.name: getattr(RunConfig(), f.name) for f in fields(RunConfig)}
+    defaults = asdict(RunConfig())  # field name -> default value
     if args.field not in defaults:
         p.error(f"--field {args.field!r} is not a RunConfig field; choose one of {sorted(defaults)}")
     flag = "--" + args.field.replace("_", "-")
