@@ -22,8 +22,6 @@ class AlgoSpec:
     critic: str
     summary: str
     defaults: dict = field(default_factory=dict)
-    bc_steps_factor: int = 1
-    """Stage-1 updates as a multiple of the tier's bc_steps (when --bc-steps is not given)."""
     explore_temperature_cap: float | None = None
     """Upper bound on the tier's/task's explore_temperature (when --explore-temperature is not given)."""
 
@@ -32,11 +30,6 @@ class AlgoSpec:
         return self.critic == "none"
 
 
-# Diffusion policies get 10x the tier's BC updates (their denoising loss is still falling at the
-# quick tier's 3,000; at 30,000 bc_diffusion's cube drops fall from 1.00 to 0.38:
-# results/sweeps/bc_diffusion_bc_steps_cube_pronation_quick.md). This favours the baseline. One
-# constant for all three, so `bc_diffusion` stays the stage-1 policy of `diffusion`.
-DIFFUSION_BC_STEPS_FACTOR = 10
 # They explore at most at 0.7: DDIM from full-scale noise drops the cube within a chunk or two, and
 # fine-tuning on those episodes loses the policy (results/sweeps/diffusion_explore_temperature_*).
 DIFFUSION_EXPLORE_CAP = 0.7
@@ -55,15 +48,15 @@ ALGORITHMS: dict[str, AlgoSpec] = {
                     dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0, bc_weight=100.0)),
     "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
     "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
-                          "denoising on replay", bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR,
+                          "denoising on replay",
                           explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
     # SAC over the frozen BC diffusion policy's starting noise (baselines.dsrl); the entropy is of the
     # noise, whose per-dim entropy starts at 1.42 (N(0, I)); target 0.5 lets its spread narrow to ~0.4
     "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
                      dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
-                     bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR, explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
+                     explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",
-                             dict(candidates=1), bc_steps_factor=DIFFUSION_BC_STEPS_FACTOR),
+                             dict(candidates=1)),
 }

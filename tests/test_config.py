@@ -26,12 +26,13 @@ def test_the_command_line_wins_over_task_and_algorithm_defaults():
     assert _resolved("--algo", "bc_flow", "--env", "scissors_tape").candidates == 1  # algorithm over task
 
 
-@pytest.mark.parametrize("algo", ["diffusion", "bc_diffusion", "dsrl"])
-def test_diffusion_policies_get_ten_times_the_tiers_bc_updates_unless_told(algo):
+def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
+    """Fairness: one stage-1 budget per tier (the diffusion policies once had 10x the flow's)."""
+    from softflow_bench.algos import ALGORITHMS
+
     for tier in TIERS:
-        assert _resolved("--algo", algo, "--tier", tier).bc_steps == 10 * TIERS[tier]["bc_steps"]
-    assert _resolved("--algo", "softflow", "--tier", "quick").bc_steps == TIERS["quick"]["bc_steps"]
-    assert _resolved("--algo", algo, "--bc-steps", "7").bc_steps == 7
+        assert {_resolved("--algo", algo, "--tier", tier).bc_steps for algo in ALGORITHMS} == {TIERS[tier]["bc_steps"]}
+    assert _resolved("--algo", "diffusion", "--bc-steps", "7").bc_steps == 7
 
 
 @pytest.mark.parametrize("algo", ["diffusion", "dsrl"])
