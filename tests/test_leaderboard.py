@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,16 +15,34 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
     subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
                     "--out", str(runs / "cube_pronation" / "softflow" / "seed0")], env=env, check=True,
                    capture_output=True, timeout=300)
+    # a copy elsewhere (as --out makes) is not the run its row's command reproduces: skipped, said so
+    shutil.copytree(runs / "cube_pronation" / "softflow", runs / "cube_pronation" / "softflow_copy")
     out = tmp_path / "lb.md"
-    subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
-                   check=True, capture_output=True, timeout=60)
+    made = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs),
+                           "--out", str(out)], check=True, capture_output=True, text=True, timeout=60)
+    assert "skipped" in made.stdout and "softflow_copy" in made.stdout
     text = out.read_text()
     summary = json.loads((runs / "cube_pronation" / "softflow" / "seed0" / "summary.json").read_text())
     final = summary["final"]["success_rate"]
-    assert "| cube_pronation | softflow | smoke | 0 |" in text.split("## Every run")[1]
+    assert "| cube_pronation | softflow | smoke | 30 | 0 |" in text.split("## Every run")[1]
     assert "## Mean over seeds" in text
     assert f"→ {final:.2f}" in text
     assert "python -m softflow_bench.run --algo softflow --env cube_pronation --tier smoke --seed 0" in text
+    # the committed table is the record: a found run replaces its row, other rows are kept
+    committed = json.loads(out.with_suffix(".json").read_text())
+    stale = {**committed[0], "final": {**committed[0]["final"], "success_rate": 0.123}}
+    kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0"}
+    del kept["bc_steps"]  # a row from before BC budgets were recorded: the quick tier's 3,000 then
+    out.with_suffix(".json").write_text(json.dumps([stale, kept]))
+    subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
+                   check=True, capture_output=True, timeout=60)
+    every_run = out.read_text().split("## Every run")[1]
+    assert "0.12" not in every_run and f"→ {final:.2f}" in every_run
+    assert "| cube_pronation | softflow | smoke | 30 | 0 |" in every_run
+    assert "| scissors_tape | sac | quick | 3,000 | 0 |" in every_run and "0ldc0mm1t0" in every_run
+    subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out),
+                    "--fresh"], check=True, capture_output=True, timeout=60)
+    assert "scissors_tape" not in out.read_text()
     empty = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(tmp_path / "none"),
                             "--out", str(tmp_path / "x.md")], capture_output=True, text=True, timeout=60)
     assert empty.returncode != 0 and "no finished runs" in empty.stderr and not (tmp_path / "x.md").exists()

@@ -5,6 +5,10 @@ and the same averaged over seeds for each (env, algo, tier).
 
 Reads every results/runs/<env>/<algo>/seed<N>/summary.json; writes a markdown table (and a .json
 beside it) with the exact run command of each row, so every number can be regenerated.
+
+Run directories are not committed, so the committed table is the record: a run found under --runs
+replaces its (env, algo, tier, seed) row in the existing .json and the other rows are kept, each
+with the commit that trained it (--fresh: only the runs found).
 """
 
 from __future__ import annotations
@@ -30,13 +34,19 @@ def offline_point(summary: dict) -> dict | None:
     return next((p for p in summary["curve"] if p["online_episodes"] == 0), None)
 
 
-def rows(runs: Path) -> list[dict]:
+def rows(runs: Path, say=print) -> list[dict]:
+    """The runs at their default places, <runs>/<env>/<algo>/seed<N> (others, e.g. a copy made with
+    --out, are skipped with a note: the row's command must reproduce the run it shows)."""
     out = []
     for path in sorted(runs.glob("*/*/seed*/summary.json")):
         s = json.loads(path.read_text())
+        if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
+            say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
+            continue
         before = offline_point(s)
         out.append({
             "env": s["env"], "algo": s["algo"], "seed": s["seed"], "tier": s["tier"],
+            "bc_steps": s["config"]["bc_steps"],
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
@@ -46,6 +56,25 @@ def rows(runs: Path) -> list[dict]:
     return out
 
 
+def bc_steps(row: dict) -> int:
+    """A row's stage-1 updates. Rows written before they were recorded ran the quick tier of their
+    commit: 3,000 BC updates, and 10x that for the diffusion policies (`diffusion`, `dsrl`,
+    `bc_diffusion`), before one budget (30,000) was set for every algorithm."""
+    if "bc_steps" in row:
+        return row["bc_steps"]
+    if row["tier"] != "quick":  # no other tier's rows were committed before
+        raise ValueError(f"row without bc_steps outside the quick tier: {row['env']} {row['algo']} {row['tier']}")
+    return 30000 if row["algo"] in ("diffusion", "dsrl", "bc_diffusion") else 3000
+
+
+def merged(found: list[dict], committed: list[dict]) -> list[dict]:
+    """The committed rows, each replaced by a run found for its (env, algo, tier, seed); new runs added."""
+    key = lambda r: (r["env"], r["algo"], r["tier"], r["seed"])  # noqa: E731
+    table = {key(r): {**r, "bc_steps": bc_steps(r)} for r in committed}
+    table.update({key(r): r for r in found})
+    return [table[k] for k in sorted(table)]
+
+
 def _ran_on(summary: dict) -> str:
     """Torch build and CPU count: runs from different machines are not bit-comparable."""
     cpus = summary.get("machine", {}).get("cpus")
@@ -53,14 +82,14 @@ def _ran_on(summary: dict) -> str:
 
 
 def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
-    """Per (env, algo, tier): seed count, mean and std over seeds of each metric before and after
+    """Per (env, algo, tier, BC budget): seed count, mean and std over seeds of each metric before and after
     online RL, and on how many seeds the final success rate beat the offline one."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in table:
-        groups[(r["env"], r["algo"], r["tier"])].append(r)
+        groups[(r["env"], r["algo"], r["tier"], bc_steps(r))].append(r)
     out = []
-    for (env, algo, tier), runs in sorted(groups.items()):
-        row = {"env": env, "algo": algo, "tier": tier, "seeds": sorted(r["seed"] for r in runs)}
+    for (env, algo, tier, bc), runs in sorted(groups.items()):
+        row = {"env": env, "algo": algo, "tier": tier, "bc_steps": bc, "seeds": sorted(r["seed"] for r in runs)}
         for m in metrics:
             for when in ("before", "final"):
                 vals = [r[when][m] for r in runs if r[when] and m in r[when]]
@@ -79,28 +108,29 @@ def render(table: list[dict]) -> str:
     metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
     summary = aggregate(table, metrics)
     shown = [m for m in ("success_rate", "drop_rate", "turns_mean", "grasp_rate", "cut_rate") if m in metrics]
-    agg_head = ["env", "algo", "tier", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
+    agg_head = ["env", "algo", "tier", "BC updates", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
         "success improved (seeds)"]
     agg_lines = ["## Mean over seeds", "",
                  "| " + " | ".join(agg_head) + " |", "|" + "---|" * len(agg_head)]
     for a in summary:
-        cells = [a["env"], a["algo"], a["tier"], ",".join(map(str, a["seeds"]))]
+        cells = [a["env"], a["algo"], a["tier"], f"{a['bc_steps']:,}", ",".join(map(str, a["seeds"]))]
         online = a["improved"][1] > 0
         for m in shown:
             after = _mean_std(a[f"{m}_final"])
             cells.append(f"{_mean_std(a[f'{m}_before'])} → {after}" if online else after)
         cells.append(f"{a['improved'][0]} of {a['improved'][1]}" if online else "–")
         agg_lines.append("| " + " | ".join(cells) + " |")
-    head = ["env", "algo", "tier", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit", "ran on"]
+    head = ["env", "algo", "tier", "BC updates", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit", "ran on"]
     lines = ["# Leaderboard (development runs)", "",
              "Each row: the evaluation before online RL (after the offline stages) → the final one,",
              "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
-             "one evaluation. Regenerate a row with its command below, then",
-             "`python -m softflow_bench.tools.leaderboard`.", ""] + agg_lines + [
+             "one evaluation. Regenerate a row with its command below (at its commit: the tier's",
+             "budgets have changed; \"BC updates\" gives each row's stage 1), then",
+             "`python -m softflow_bench.tools.leaderboard`, which replaces that row and keeps the others.", ""] + agg_lines + [
              "", "## Every run", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["env"], r["algo"], r["tier"], str(r["seed"])]
+        cells = [r["env"], r["algo"], r["tier"], f"{bc_steps(r):,}", str(r["seed"])]
         for m in metrics:
             b = (r["before"] or {}).get(m)
             f = (r["final"] or {}).get(m)
@@ -117,11 +147,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", default=str(ROOT / "results" / "runs"))
     p.add_argument("--out", default=str(ROOT / "results" / "leaderboard.md"))
+    p.add_argument("--fresh", action="store_true", help="only the runs found, not the committed rows")
     args = p.parse_args(argv)
-    table = rows(Path(args.runs))
-    if not table:
+    found = rows(Path(args.runs))
+    if not found:
         p.error(f"no finished runs (summary.json) under {args.runs}")
     out = Path(args.out)
+    committed = out.with_suffix(".json")
+    table = found if args.fresh or not committed.exists() else merged(found, json.loads(committed.read_text()))
     out.write_text(render(table))
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(out.read_text())
