@@ -18,24 +18,47 @@ def test_flow_samples_faster_than_diffusion(benchmark):
     torch.set_num_threads(1)
     flow, diffusion = make_agent("softflow"), make_agent("diffusion")
     obs = np.random.default_rng(0).standard_normal(OBS_DIM).astype(np.float32)
-    times = {"flow": [], "diffusion": []}
+    s = flow.normalizer(torch.as_tensor(obs)[None]).expand(24, -1)
+    chunks = flow.policy.sample(s, 0.7, with_log_prob=False)[0].detach()
+
+    @torch.inference_mode()
+    def sample_only(agent):
+        return agent.policy.sample(s, 0.7, with_log_prob=False)
+
+    @torch.inference_mode()
+    def score_only(agent):
+        return agent.q(s, chunks).mean(0).argmax()
+
+    parts = {"flow": lambda: flow.act(obs, 0.7, 24), "diffusion": lambda: diffusion.act(obs, 0.7, 24),
+             "flow sampling": lambda: sample_only(flow), "diffusion sampling": lambda: sample_only(diffusion),
+             "critic scoring": lambda: score_only(flow)}
+    times = {k: [] for k in parts}
     for _ in range(5):
-        flow.act(obs, 0.7, 24), diffusion.act(obs, 0.7, 24)
+        for f in parts.values():
+            f()
     for _ in range(100):  # interleaved rounds
-        for name, agent in (("flow", flow), ("diffusion", diffusion)):
+        for name, f in parts.items():
             t = time.perf_counter()
-            agent.act(obs, 0.7, 24)
+            f()
             times[name].append(time.perf_counter() - t)
     med = {k: 1000 * float(np.median(v)) for k, v in times.items()}
     ratio = med["diffusion"] / med["flow"]
+    sampling_ratio = med["diffusion sampling"] / med["flow sampling"]
+    # Both pay the critic's scoring of the 24 candidates, so even a flow that sampled for free would
+    # be at most this much faster end to end.
+    ceiling = med["diffusion"] / med["critic scoring"]
     print(f"\nbest-of-24 at batch 1, median: SOFT-FLOW {med['flow']:.2f} ms, diffusion (DDIM 10) "
-          f"{med['diffusion']:.2f} ms; diffusion/flow = {ratio:.1f}x (goal >= 5x)")
-    benchmark.extra_info.update(flow_ms=med["flow"], diffusion_ms=med["diffusion"], ratio=ratio)
+          f"{med['diffusion']:.2f} ms; diffusion/flow = {ratio:.1f}x (goal >= 5x)\n"
+          f"  sampling alone: flow {med['flow sampling']:.2f} ms, diffusion {med['diffusion sampling']:.2f} ms "
+          f"({sampling_ratio:.1f}x); critic scoring (both) {med['critic scoring']:.2f} ms, so a free flow "
+          f"would be {ceiling:.1f}x")
+    benchmark.extra_info.update(flow_ms=med["flow"], diffusion_ms=med["diffusion"], ratio=ratio,
+                                sampling_ratio=sampling_ratio, free_flow_ceiling=ceiling)
     benchmark.pedantic(diffusion.act, args=(obs, 0.7, 24), rounds=20, iterations=1)
     # The goal is >= 5x. At equal width (fairness: both nets are 256-wide LayerNorm MLPs)
-    # ten DDIM passes cost ~1.4x six coupling passes plus the shared critic scoring: measured, not
-    # met. This asserts what holds: the flow samples faster.
-    assert ratio >= 1.2
+    # ten DDIM passes cost about twice six coupling passes, and the shared critic scoring narrows
+    # that end to end: measured, not met. This asserts what holds: the flow samples faster.
+    assert ratio >= 1.2 and sampling_ratio >= 1.2
 
 
 @pytest.mark.parametrize("algo", ["sac", "diffusion"])
