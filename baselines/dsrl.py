@@ -22,18 +22,22 @@ from torch.func import functional_call
 from softflow_bench.baselines.diffusion import ChunkDiffusion
 from softflow_bench.flow import gaussian_log_prob, mlp
 
-# |mu| <= 1.5 per dim. Far-out noise is noise the diffusion policy was never trained from, and DDIM
-# maps it off the data: on the toy two-mode chunks (mode at 0.6), noise of 1.5 in every dim lands at
-# 0.65, 2.0 at 0.91, 2.5 at the action bound (tests/test_baselines.py steers against this bound).
+# |mu| <= 1.5 per dim by default (RunConfig.noise_bound). Far-out noise is noise the diffusion policy
+# was never trained from, and DDIM maps it off the data: on the toy two-mode chunks (mode at 0.6),
+# noise of 1.5 in every dim lands at 0.65, 2.0 at 0.91, 2.5 at the action bound
+# (tests/test_baselines.py steers against this bound).
 MEAN_BOUND = 1.5
 
 
 class NoiseSpacePolicy(nn.Module):
     has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
 
-    def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10):
+    def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
+                 mean_bound: float = MEAN_BOUND):
         super().__init__()
-        self.dim = dim
+        if mean_bound <= 0:
+            raise ValueError(f"mean_bound must be > 0, got {mean_bound}")
+        self.dim, self.mean_bound = dim, mean_bound
         self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps)
         self.noise_actor = mlp(cond_dim, 2 * dim, width, depth=3)
         last = self.noise_actor[-1]
@@ -41,7 +45,8 @@ class NoiseSpacePolicy(nn.Module):
 
     def _mean_log_std(self, cond: torch.Tensor):
         raw_mean, raw_log_std = self.noise_actor(cond).chunk(2, -1)
-        return MEAN_BOUND * torch.tanh(raw_mean / MEAN_BOUND), 2.0 * torch.tanh(raw_log_std / 2.0)
+        bound = self.mean_bound
+        return bound * torch.tanh(raw_mean / bound), 2.0 * torch.tanh(raw_log_std / 2.0)
 
     def _frozen_eps(self, x_t, t, cond):
         """The diffusion's noise predictor with its weights detached: gradients reach w, never them."""

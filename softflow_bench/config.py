@@ -84,6 +84,9 @@ class RunConfig:
     """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
     the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success
     (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
+    noise_bound: float = 1.5
+    """dsrl: bound on the noise actor's mean per dimension (tanh-squashed). Noise far from N(0, I) is
+    noise the frozen diffusion policy never denoised in training."""
     temperature: float = 0.7
     """Base-noise scale when acting in evaluations (deployment default 0.7)."""
     explore_temperature: float = 1.0
@@ -227,10 +230,11 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
                           f"({cfg.diffusion_train_steps})")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
-    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature)
+    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
+                      cfg.noise_bound)
     if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
-        raise ConfigError("temperature, explore_temperature, lr, tau, utd and awr_temperature must be > 0; "
-                          "alpha and bc_weight >= 0")
+        raise ConfigError("temperature, explore_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
+                          "> 0; alpha and bc_weight >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     return cfg

@@ -67,10 +67,10 @@ def test_diffusion_refuses_a_log_prob_and_bad_step_counts():
         ChunkDiffusion(DIM, 1).sample(torch.zeros(1, 1), with_log_prob=True)
 
 
-def _dsrl_over(diffusion):
+def _dsrl_over(diffusion, noise_bound=1.5):
     from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 
-    policy = NoiseSpacePolicy(DIM, 1, width=128, train_steps=100, sample_steps=10)
+    policy = NoiseSpacePolicy(DIM, 1, width=128, train_steps=100, sample_steps=10, mean_bound=noise_bound)
     policy.diffusion.load_state_dict(diffusion.state_dict())
     return policy
 
@@ -103,3 +103,13 @@ def test_dsrl_steers_the_noise_onto_one_mode_and_never_changes_the_diffusion(dif
     assert before["positive"] < 0.7 and after["positive"] > 0.95 and after["between"] < 0.05
     assert samples.mean() < 0.9  # measured 0.80 (the mode is at 0.6); 1.0 with the noise unbounded
     assert all(torch.equal(frozen[k], v) for k, v in policy.diffusion.state_dict().items())
+
+
+@pytest.mark.parametrize("bound", [0.25, 1.5])
+def test_dsrl_noise_mean_stays_within_its_bound(diffusion, bound):
+    """However far the noise actor's raw output goes, the mean of its noise stays within the bound."""
+    policy = _dsrl_over(diffusion, bound)
+    with torch.no_grad():
+        policy.noise_actor[-1].bias.fill_(100.0)
+    mean, _ = policy._mean_log_std(torch.zeros(4, 1))
+    assert mean.max() <= bound and mean.min() > 0.99 * bound

@@ -44,7 +44,7 @@ def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo):
     assert _resolved("--algo", "softflow", "--env", "cube_pronation").explore_temperature == 1.0
 
 
-@pytest.mark.parametrize("field", ["--temperature", "--explore-temperature"])
+@pytest.mark.parametrize("field", ["--temperature", "--explore-temperature", "--noise-bound"])
 def test_a_non_positive_temperature_is_refused(field):
     with pytest.raises(ConfigError, match="explore_temperature"):
         _resolved(field, "0")
