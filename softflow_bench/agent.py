@@ -48,20 +48,21 @@ class ChunkCritic(nn.Module):
 
 
 def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.Module:
+    width = cfg.policy_width or cfg.width
     if kind == "flow":
-        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, cfg.width, cfg.scale_bound, seed=cfg.seed)
+        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, width, cfg.scale_bound, seed=cfg.seed)
     if kind == "gaussian":
         from softflow_bench.baselines.gaussian import ChunkGaussian
 
-        return ChunkGaussian(chunk_dim, obs_dim, cfg.width)
+        return ChunkGaussian(chunk_dim, obs_dim, width)
     if kind == "diffusion":
         from softflow_bench.baselines.diffusion import ChunkDiffusion
 
-        return ChunkDiffusion(chunk_dim, obs_dim, cfg.width, cfg.diffusion_train_steps, cfg.diffusion_steps)
+        return ChunkDiffusion(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps)
     if kind == "dsrl":
         from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 
-        return NoiseSpacePolicy(chunk_dim, obs_dim, cfg.width, cfg.diffusion_train_steps, cfg.diffusion_steps,
+        return NoiseSpacePolicy(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
                                 cfg.noise_bound)
     raise ValueError(f"unknown policy kind {kind!r}")
 

@@ -52,6 +52,10 @@ class RunConfig:
     """Coupling blocks in the flow (at least 2: they work in pairs with complementary masks)."""
     width: int = 256
     """Hidden width of the flow's conditioner MLPs and of the critics."""
+    policy_width: int = 0
+    """Hidden width of the policy's networks alone (flow conditioners, Gaussian head, denoiser); 0: `width`.
+    At equal width the flow's six conditioners hold ~3.7x the parameters of the one-MLP Gaussian head or
+    denoiser (cube: 0.89 M against 0.24 M); a policy width of 576 gives those ~0.9 M (capacity-matched)."""
     scale_bound: float = 2.0
     """Bound on each coupling's log-scale (soft-clamped with tanh)."""
     critics: int = 4
@@ -145,7 +149,8 @@ TASK_DEFAULTS: dict[str, dict[str, float]] = {
         # results/sweeps/bc_flow_temperature_scissors_tape_quick.md. Online episodes explore at 0.3,
         # where some still reach the grasp, so the online data holds grasps and not only failures.
         # More BC updates did not help at 0.1 (8,000: held 20 %, cut 0 %;
-        # results/sweeps/bc_flow_bc_steps_scissors_tape_quick.md), so the tier's budgets stand.
+        # results/sweeps/bc_flow_bc_steps_scissors_tape_quick.md); these sweeps ran when the quick
+        # tier's BC budget was 3,000 (it is 30,000 now) and before the flow fix of dcfa593.
         temperature=0.1, explore_temperature=0.3,
     ),
 }
@@ -212,6 +217,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.policy_width < 0:
+        raise ConfigError(f"--policy-width must be >= 1, or 0 for --width, got {cfg.policy_width}")
     if cfg.flow_blocks < 2:
         raise ConfigError(f"--flow-blocks must be at least 2 (couplings work in pairs), got {cfg.flow_blocks}")
     for name in ["bc_steps", "critic_warmup_steps", "offline_steps", "online_episodes", "demo_episodes"]:

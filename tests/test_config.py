@@ -53,3 +53,20 @@ def test_a_non_positive_temperature_is_refused(field):
 def test_a_single_flow_block_is_refused():
     with pytest.raises(ConfigError, match="--flow-blocks must be at least 2"):
         _resolved("--flow-blocks", "1")
+
+
+def test_policy_width_sizes_the_policy_alone_and_keys_its_own_bc_cache():
+    from softflow_bench.agent import Agent
+    from softflow_bench.run import bc_cache_path
+
+    def params(module):
+        return sum(p.numel() for p in module.parameters())
+
+    for algo in ("softflow", "diffusion", "sac_chunked"):
+        default = _resolved("--algo", algo, "--tier", "smoke")
+        narrow = _resolved("--algo", algo, "--tier", "smoke", "--policy-width", "16")
+        a, b = Agent(60, 17, default), Agent(60, 17, narrow)
+        assert params(b.policy) < params(a.policy) and params(b.critic) == params(a.critic)
+        assert bc_cache_path(narrow) != bc_cache_path(default)
+    with pytest.raises(ConfigError, match="--policy-width"):
+        _resolved("--policy-width", "-1")
