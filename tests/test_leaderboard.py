@@ -52,7 +52,8 @@ def test_aggregate_averages_seeds_and_counts_improvements():
     from softflow_bench.tools.leaderboard import aggregate
 
     def run(seed, before, final):
-        return {"env": "cube_pronation", "algo": "softflow", "tier": "quick", "seed": seed, "online_episodes": 30,
+        return {"env": "cube_pronation", "algo": "softflow", "tier": "quick", "bc_steps": 30000, "seed": seed,
+                "online_episodes": 30,
                 "before": {"success_rate": before}, "final": {"success_rate": final}}
 
     (row,) = aggregate([run(0, 0.1, 0.5), run(1, 0.3, 0.3)], ["success_rate"])

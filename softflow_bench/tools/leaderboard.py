@@ -57,8 +57,8 @@ def rows(runs: Path, say=print) -> list[dict]:
 
 
 def bc_steps(row: dict) -> int:
-    """A row's stage-1 updates. Rows written before they were recorded ran the quick tier of their
-    commit: 3,000 BC updates, and 10x that for the diffusion policies (`diffusion`, `dsrl`,
+    """A committed row's stage-1 updates. Rows written before they were recorded ran the quick tier
+    of their commit: 3,000 BC updates, and 10x that for the diffusion policies (`diffusion`, `dsrl`,
     `bc_diffusion`), before one budget (30,000) was set for every algorithm."""
     if "bc_steps" in row:
         return row["bc_steps"]
@@ -86,7 +86,7 @@ def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
     online RL, and on how many seeds the final success rate beat the offline one."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in table:
-        groups[(r["env"], r["algo"], r["tier"], bc_steps(r))].append(r)
+        groups[(r["env"], r["algo"], r["tier"], r["bc_steps"])].append(r)
     out = []
     for (env, algo, tier, bc), runs in sorted(groups.items()):
         row = {"env": env, "algo": algo, "tier": tier, "bc_steps": bc, "seeds": sorted(r["seed"] for r in runs)}
@@ -130,7 +130,7 @@ def render(table: list[dict]) -> str:
              "", "## Every run", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["env"], r["algo"], r["tier"], f"{bc_steps(r):,}", str(r["seed"])]
+        cells = [r["env"], r["algo"], r["tier"], f"{r['bc_steps']:,}", str(r["seed"])]
         for m in metrics:
             b = (r["before"] or {}).get(m)
             f = (r["final"] or {}).get(m)
