@@ -22,18 +22,13 @@ from torch.func import functional_call
 from softflow_bench.baselines.diffusion import ChunkDiffusion
 from softflow_bench.flow import gaussian_log_prob, mlp
 
-# |mu| <= 1.5 per dim by default (RunConfig.noise_bound). Far-out noise is noise the diffusion policy
-# was never trained from, and DDIM maps it off the data: on the toy two-mode chunks (mode at 0.6),
-# noise of 1.5 in every dim lands at 0.65, 2.0 at 0.91, 2.5 at the action bound
-# (tests/test_baselines.py steers against this bound).
-MEAN_BOUND = 1.5
-
 
 class NoiseSpacePolicy(nn.Module):
     has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
-                 mean_bound: float = MEAN_BOUND):
+                 *, mean_bound: float):
+        """`mean_bound`: |mu| per dim of the noise actor (RunConfig.noise_bound, whose docstring says why)."""
         super().__init__()
         if mean_bound <= 0:
             raise ValueError(f"mean_bound must be > 0, got {mean_bound}")

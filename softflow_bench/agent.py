@@ -63,7 +63,7 @@ def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.M
         from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 
         return NoiseSpacePolicy(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
-                                cfg.noise_bound)
+                                mean_bound=cfg.noise_bound)
     raise ValueError(f"unknown policy kind {kind!r}")
 
 
