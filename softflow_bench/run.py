@@ -118,30 +118,38 @@ def provenance() -> dict:
         "numpy": np.__version__}, "machine": {"cpus": os.cpu_count(), "cuda": torch.cuda.is_available()}}
 
 
+def validated(argv=None) -> tuple[RunConfig, str]:
+    """The run a command line asks for, checked in full before anything is written: its resolved
+    config and Gymnasium id. Raises ConfigError (argparse itself exits on malformed flags)."""
+    cfg, given = parse_args(argv)
+    cfg = resolve(cfg, given)
+    env_id = resolve_env(cfg.env)
+    out = Path(cfg.out)
+    if (out / "checkpoint.pt").exists() and not cfg.resume:
+        raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if cfg.resume and not (out / "checkpoint.pt").exists():
+        raise ConfigError(f"--resume: no checkpoint in {out}")
+    if cfg.resume:
+        saved = json.loads((out / "config.json").read_text())
+        changed = sorted(k for k, v in asdict(cfg).items()
+                         if k not in ("resume", "video", "device") and saved.get(k) != v)
+        if changed:
+            raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
+    if ALGORITHMS[cfg.algo].imitation_only and (cfg.env not in demos_envs() or cfg.demo_episodes == 0):
+        raise ConfigError(f"--algo {cfg.algo} imitates demonstrations; {cfg.env} has none here "
+                          f"(tasks with an expert: {list(demos_envs())})")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
+    return cfg, env_id
+
+
 def main(argv=None) -> int:
     try:
-        cfg, given = parse_args(argv)
-        cfg = resolve(cfg, given)
-        env_id = resolve_env(cfg.env)
-        out = Path(cfg.out)
-        if (out / "checkpoint.pt").exists() and not cfg.resume:
-            raise ConfigError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-        if cfg.resume and not (out / "checkpoint.pt").exists():
-            raise ConfigError(f"--resume: no checkpoint in {out}")
-        if cfg.resume:
-            saved = json.loads((out / "config.json").read_text())
-            changed = sorted(k for k, v in asdict(cfg).items()
-                             if k not in ("resume", "video", "device") and saved.get(k) != v)
-            if changed:
-                raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
-        if ALGORITHMS[cfg.algo].imitation_only and (cfg.env not in demos_envs() or cfg.demo_episodes == 0):
-            raise ConfigError(f"--algo {cfg.algo} imitates demonstrations; {cfg.env} has none here "
-                              f"(tasks with an expert: {list(demos_envs())})")
-        if cfg.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
+        cfg, env_id = validated(argv)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    out = Path(cfg.out)
 
     from softflow_bench.learner import EVAL_SEED_BASE, Learner, TrainingDiverged
 

@@ -53,3 +53,17 @@ def test_a_bad_field_or_switch_value_is_refused_before_anything_runs(tmp_path):
         done = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and said in done.stderr
     assert not (tmp_path / "sweeps").exists()
+
+
+def test_a_value_of_the_wrong_type_or_a_bad_run_is_refused_before_anything_runs(tmp_path):
+    """Every run of the sweep is checked up front, as the CLI would check it: one clear error, no files."""
+    base = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--tier", "smoke",
+            "--results", str(tmp_path / "sweeps")]
+    for args, said in ((["--field", "bc_steps", "--values", "10", "ten"], "takes int values, got 'ten'"),
+                       # the second value is well typed but not a valid run: the first must not start either
+                       (["--field", "gamma", "--values", "0.9", "1.5"], "gamma=1.5, seed 0: --gamma must be in (0, 1]"),
+                       (["--field", "bc_steps", "--values", "10", "--", "--critics", "0"], "--critics must be at least 1"),
+                       (["--field", "bc_steps", "--values", "10", "--algo", "bc_flow", "--env", "nope"], "unknown env")):
+        done = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+    assert not (tmp_path / "sweeps").exists()

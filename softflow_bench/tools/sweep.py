@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from softflow_bench.config import RunConfig
+from softflow_bench.config import ConfigError, RunConfig
+from softflow_bench.run import validated
 from softflow_bench.tools.leaderboard import offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
@@ -55,19 +56,36 @@ def main(argv=None) -> int:
             p.error(f"--field {args.field} is a switch: its values are true and false, got {bad}")
         field_args = {v: [flag if v == "true" else "--no-" + flag[2:]] for v in args.values}
     else:
+        kind = type(defaults[args.field])
+        for v in args.values:
+            try:
+                kind(v)
+            except ValueError:
+                p.error(f"--field {args.field} takes {kind.__name__} values, got {v!r}")
         field_args = {v: [flag, v] for v in args.values}
 
     name = f"{args.algo}_{args.field}_{args.env}_{args.tier}"
     command = "python -m softflow_bench.tools.sweep " + shlex.join(own + (["--"] + extra if extra else []))
 
+    def run_args(value: str, seed: int) -> list[str]:
+        out = results / name / value / f"seed{seed}"
+        resume = ["--resume"] if (out / "checkpoint.pt").exists() else []
+        return ["--algo", args.algo, "--env", args.env, "--tier", args.tier, "--seed", str(seed), "--threads", "1",
+                "--out", str(out), *field_args[value], *extra, *resume]
+
+    jobs = [(v, seed) for v in args.values for seed in args.seeds]
+    for value, seed in jobs:  # every run still to do is checked before the first starts: a bad one changes nothing
+        if (results / name / value / f"seed{seed}" / "summary.json").exists():
+            continue
+        try:
+            validated(run_args(value, seed))
+        except ConfigError as exc:
+            p.error(f"{args.field}={value}, seed {seed}: {exc}")
+
     def one(job: tuple[str, int]) -> dict:
         value, seed = job
         out = results / name / value / f"seed{seed}"
-        cmd = [sys.executable, "-m", "softflow_bench.run", "--algo", args.algo, "--env", args.env, "--tier", args.tier,
-               "--seed", str(seed), "--threads", "1", "--out", str(out),
-               *field_args[value], *extra]
-        if (out / "checkpoint.pt").exists():
-            cmd.append("--resume")
+        cmd = [sys.executable, "-m", "softflow_bench.run", *run_args(value, seed)]
         if not (out / "summary.json").exists():
             print("running:", shlex.join(cmd), flush=True)
             out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +99,7 @@ def main(argv=None) -> int:
         return {"value": value, "seed": seed, **offline, **summary["final"], "git_commit": summary["git_commit"]}
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(one, [(v, seed) for v in args.values for seed in args.seeds]))
+        rows = list(pool.map(one, jobs))
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     keys = [k for k in rows[0] if k not in ("value", "seed", "git_commit", "online_env_steps", "online_episodes")]
