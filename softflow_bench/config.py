@@ -25,7 +25,7 @@ class RunConfig:
     seed: int = 0
     """Seed for networks, sampling and online episode resets."""
     tier: str = "quick"
-    """Budget preset: smoke (seconds, tests/CI), quick (<= ~15 min on 2 cores), paper."""
+    """Budget preset: smoke (seconds, tests/CI), quick (~25 min per run on 2 cores), paper."""
     out: str = ""
     """Output directory; default results/runs/<env>/<algo>/seed<N>."""
     device: str = "auto"
@@ -170,6 +170,19 @@ def saved_config(saved: dict) -> RunConfig:
     fields (env_id, checkpoint, ...) are ignored."""
     names = {f.name for f in fields(RunConfig)}
     return RunConfig(**{k: v for k, v in saved.items() if k in names})
+
+
+#: Fields that say where and how a run is carried out, not what it learns.
+BOOKKEEPING = ("out", "device", "resume", "video", "threads")
+
+
+def non_defaults(cfg: RunConfig) -> dict:
+    """The fields of a resolved config that differ from what its algo, env and tier give by default
+    today (bookkeeping fields left out): what a table must show beside a run's algo to name it."""
+    default = resolve(RunConfig(algo=cfg.algo, env=cfg.env, tier=cfg.tier, seed=cfg.seed),
+                      {"algo", "env", "tier", "seed"})
+    return {f.name: getattr(cfg, f.name) for f in fields(RunConfig)
+            if f.name not in BOOKKEEPING and getattr(cfg, f.name) != getattr(default, f.name)}
 
 
 def _field_docs() -> dict[str, str]:

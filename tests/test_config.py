@@ -2,7 +2,7 @@
 
 import pytest
 
-from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, parse_args, resolve
+from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, non_defaults, parse_args, resolve
 
 
 def _resolved(*argv):
@@ -24,6 +24,15 @@ def test_the_command_line_wins_over_task_and_algorithm_defaults():
     cfg = _resolved("--env", "scissors_tape", "--tier", "quick", "--temperature", "0.5", "--bc-steps", "10")
     assert (cfg.temperature, cfg.bc_steps) == (0.5, 10)
     assert _resolved("--algo", "bc_flow", "--env", "scissors_tape").candidates == 1  # algorithm over task
+
+
+def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and_tier():
+    """What evaluation tables print beside a run's algo: tier, task and algo defaults and bookkeeping are not
+    settings; a value given on the command line equal to its default is not one either."""
+    assert non_defaults(_resolved("--algo", "bc_flow", "--env", "scissors_tape", "--tier", "paper")) == {}
+    assert non_defaults(_resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.7")) == {}
+    changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
+    assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
 
 
 def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():

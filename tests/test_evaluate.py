@@ -32,6 +32,7 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
         tables.append(json.loads((results / f"{name}.json").read_text()))
     (row,) = tables[0]["rows"]
     assert row["episodes"] == 3 and row["algo"] == "softflow" and row["policy"] == "final_policy.pt"
+    assert row["settings"] == "default"  # the smoke tier's own run: nothing changed from its defaults
     assert {"turns_mean", "drop_rate", "return_mean"} <= set(row)
     lo, hi = row["success_ci95"]
     assert lo <= row["success_rate"] <= hi
@@ -49,6 +50,20 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((results / "n1.json").read_text())["rows"][0]["candidates"] == 1 != row["candidates"]
     assert "except N = 1 chunks sampled per decision" in (results / "n1.md").read_text()
+
+    # a run with a changed field is labelled with it, and is its own group in the mean table
+    other = tmp_path / "runs" / "other"
+    subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
+                    "--explore-temperature", "0.7", "--out", str(other)], env=env, check=True, capture_output=True,
+                   timeout=300)
+    proc = subprocess.run(EVALUATE + [str(run), str(other), "--episodes", "1", "--name", "two", "--results",
+                                      str(results)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r["settings"] for r in json.loads((results / "two.json").read_text())["rows"]] == [
+        "default", "explore_temperature=0.7"]
+    means = (results / "two.md").read_text().split("Mean ± std over seeds:")[1]
+    assert "| softflow | default | final_policy.pt | 1 |" in means
+    assert "| softflow | explore_temperature=0.7 | final_policy.pt | 1 |" in means
 
     bad_args = ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"],
                 [str(run), "--candidates", "0"])

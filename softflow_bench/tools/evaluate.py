@@ -61,6 +61,7 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
 
     import softflow_bench.envs  # noqa: F401  (registers the tasks)
     from softflow_bench.agent import Agent
+    from softflow_bench.config import non_defaults
     from softflow_bench.learner import evaluate_policy
 
     cfg, env_id, state, commit = loaded
@@ -74,7 +75,9 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
+    changed = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items())
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
+            "settings": changed or "default",
             "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
 
@@ -85,22 +88,24 @@ def to_markdown(rows: list[dict], command: str, candidates: int | None = None) -
              f"Regenerate: `{command}`", "",
              "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates)"
              + (f", except N = {candidates} chunks sampled per decision." if candidates is not None else "."),
-             started_from(r["git_commit"] for r in rows), "",
-             "| env | algo | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
-             "|---|---|---|---|" + "---|" * (len(metrics) + 1)]
+             started_from(r["git_commit"] for r in rows),
+             "Settings: the run's config fields that differ from its algo's, task's and tier's defaults today.", "",
+             "| env | algo | settings | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
+             "|---|---|---|---|---|" + "---|" * (len(metrics) + 1)]
     for r in rows:
         lo, hi = r["success_ci95"]
-        lines.append(f"| {r['env']} | {r['algo']} | {r['seed']} | {r['policy']} | "
+        lines.append(f"| {r['env']} | {r['algo']} | {r['settings']} | {r['seed']} | {r['policy']} | "
                      + " | ".join(f"{r[m]:.3f}" if m in r else "–" for m in metrics) + f" | [{lo:.2f}, {hi:.2f}] |")
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in rows:
-        groups[(r["env"], r["algo"], r["policy"])].append(r)
-    lines += ["", "Mean ± std over seeds:", "", "| env | algo | policy | seeds | " + " | ".join(metrics) + " |",
-              "|---|---|---|---|" + "---|" * len(metrics)]
-    for (env, algo, policy), rs in groups.items():
+    for r in rows:  # runs of one algo with other settings are other groups, not more seeds
+        groups[(r["env"], r["algo"], r["settings"], r["policy"])].append(r)
+    lines += ["", "Mean ± std over seeds:", "",
+              "| env | algo | settings | policy | seeds | " + " | ".join(metrics) + " |",
+              "|---|---|---|---|---|" + "---|" * len(metrics)]
+    for (env, algo, settings, policy), rs in groups.items():
         cells = [f"{np.mean([r[m] for r in rs]):.3f} ± {np.std([r[m] for r in rs]):.3f}" if m in rs[0] else "–"
                  for m in metrics]
-        lines.append(f"| {env} | {algo} | {policy} | {len(rs)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {env} | {algo} | {settings} | {policy} | {len(rs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
