@@ -48,7 +48,9 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     proc = subprocess.run(EVALUATE + [str(run), "--episodes", "2", "--candidates", "1", "--name", "n1",
                                       "--results", str(results)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads((results / "n1.json").read_text())["rows"][0]["candidates"] == 1 != row["candidates"]
+    n1 = json.loads((results / "n1.json").read_text())["rows"][0]
+    assert n1["candidates"] == 1 != row["candidates"]
+    assert n1["settings"] == "default"  # the run's own settings: --candidates is the evaluation's, said below
     assert "except N = 1 chunks sampled per decision" in (results / "n1.md").read_text()
 
     # a run with a changed field is labelled with it, and is its own group in the mean table

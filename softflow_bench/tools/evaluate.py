@@ -65,6 +65,8 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     from softflow_bench.learner import evaluate_policy
 
     cfg, env_id, state, commit = loaded
+    # the run's own settings, named before --candidates overrides one for this evaluation
+    settings = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items()) or "default"
     if candidates is not None:  # e.g. 1: the policy's own samples, without the critic's selection
         cfg = dataclasses.replace(cfg, candidates=candidates)
     env = gym.make(env_id)
@@ -75,9 +77,8 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
-    changed = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items())
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-            "settings": changed or "default",
+            "settings": settings,
             "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
 

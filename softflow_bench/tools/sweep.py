@@ -67,15 +67,18 @@ def main(argv=None) -> int:
     name = f"{args.algo}_{args.field}_{args.env}_{args.tier}"
     command = "python -m softflow_bench.tools.sweep " + shlex.join(own + (["--"] + extra if extra else []))
 
+    def run_dir(value: str, seed: int) -> Path:
+        return results / name / value / f"seed{seed}"
+
     def run_args(value: str, seed: int) -> list[str]:
-        out = results / name / value / f"seed{seed}"
+        out = run_dir(value, seed)
         resume = ["--resume"] if (out / "checkpoint.pt").exists() else []
         return ["--algo", args.algo, "--env", args.env, "--tier", args.tier, "--seed", str(seed), "--threads", "1",
                 "--out", str(out), *field_args[value], *extra, *resume]
 
     jobs = [(v, seed) for v in args.values for seed in args.seeds]
     for value, seed in jobs:  # every run still to do is checked before the first starts: a bad one changes nothing
-        if (results / name / value / f"seed{seed}" / "summary.json").exists():
+        if (run_dir(value, seed) / "summary.json").exists():
             continue
         try:
             validated(run_args(value, seed))
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
 
     def one(job: tuple[str, int]) -> dict:
         value, seed = job
-        out = results / name / value / f"seed{seed}"
+        out = run_dir(value, seed)
         cmd = [sys.executable, "-m", "softflow_bench.run", *run_args(value, seed)]
         if not (out / "summary.json").exists():
             print("running:", shlex.join(cmd), flush=True)
