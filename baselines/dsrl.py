@@ -11,6 +11,11 @@ Same interface as the other chunk policies: reparameterised `sample` with a temp
 the noise actor's spread) and `log_prob`s, here of w under the noise actor, which is what SAC's
 entropy term needs; `bc_loss` is the diffusion's DDPM loss (stage 1 only: the algorithm's
 likelihood weight is 0, the chunk has no tractable likelihood).
+
+Two ways to get the noise actor's Q (`softflow_bench.algos`): `dsrl` backpropagates the chunk
+critic through the DDIM steps, Q(s, decode(w)); `dsrl_na` is the paper's noise aliasing, a
+second critic Q^W(s, w) regressed onto Q(s, decode(w)) for w ~ N(0, I) (`Agent.critic_loss`),
+which the actor maximises without any gradient through the denoiser.
 """
 
 from __future__ import annotations
@@ -51,13 +56,18 @@ class NoiseSpacePolicy(nn.Module):
     def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
                with_log_prob: bool = True):
         """Chunks (DDIM images of reparameterised noise w) and log-probs of w (or None)."""
+        w, log_prob = self.sample_noise(cond, temperature, generator)
+        return self.decode(w, cond), (log_prob if with_log_prob else None)
+
+    def sample_noise(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None):
+        """Reparameterised noise w from the noise actor and its log-prob (before any denoising)."""
         mean, log_std = self._mean_log_std(cond)
         z = torch.randn(mean.shape, device=cond.device, dtype=cond.dtype, generator=generator) * temperature
-        w = mean + torch.exp(log_std) * z
-        chunk = self.diffusion.denoise(w, cond, self._frozen_eps)
-        if not with_log_prob:
-            return chunk, None
-        return chunk, gaussian_log_prob(z) - log_std.sum(-1)
+        return mean + torch.exp(log_std) * z, gaussian_log_prob(z) - log_std.sum(-1)
+
+    def decode(self, w: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The chunk the frozen diffusion policy's DDIM makes of noise w."""
+        return self.diffusion.denoise(w, cond, self._frozen_eps)
 
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Stage 1: the diffusion policy's DDPM loss (the noise actor is not involved)."""

@@ -2,7 +2,8 @@
 
 Shapes: obs (B, obs_dim); chunk (B, H * action_dim) with actions in [-1, 1]. A `chunk` critic
 scores a whole chunk, Q(s_t, a_{t:t+H}); a `step` critic scores the chunk's first action only,
-Q(s_t, a_t). Which policy, which critic: `softflow_bench.algos.ALGORITHMS`.
+Q(s_t, a_t); `dsrl_na` adds a noise critic Q^W(s, w) over a diffusion's starting noise. Which
+policy, which critic: `softflow_bench.algos.ALGORITHMS`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class Agent(nn.Module):
         scored = action_dim if self.spec.critic == "step" else self.chunk_dim
         self.critic = ChunkCritic(obs_dim, scored, cfg.width, cfg.critics)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
+        # dsrl_na: Q^W(s, w) over the diffusion's starting noise, regressed onto Q(s, decode(w))
+        self.noise_critic = (ChunkCritic(obs_dim, self.chunk_dim, cfg.width, cfg.critics)
+                             if self.spec.noise_critic else None)
         # SAC's entropy weight, tuned when cfg.auto_alpha (else fixed at cfg.alpha)
         self.log_alpha = nn.Parameter(torch.tensor(float(np.log(max(cfg.alpha, 1e-8)))), requires_grad=cfg.auto_alpha)
 
@@ -88,6 +92,11 @@ class Agent(nn.Module):
 
     def q(self, obs_n: torch.Tensor, chunk: torch.Tensor, target: bool = False) -> torch.Tensor:
         return (self.target_critic if target else self.critic)(obs_n, self._scored(chunk))
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        """What the critic optimiser trains: the critic ensemble, and the noise critic if there is one."""
+        extra = list(self.noise_critic.parameters()) if self.noise_critic is not None else []
+        return list(self.critic.parameters()) + extra
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -124,7 +133,18 @@ class Agent(nn.Module):
             q_next = q_next[pick.to(q_next.device)].min(0).values
             target = chunk_td_target(rewards, steps, terminated, q_next, self.cfg.gamma)
         q = self.q(s, batch["actions"])
-        return ((q - target[None]) ** 2).mean()
+        loss = ((q - target[None]) ** 2).mean()
+        if self.noise_critic is not None:
+            loss = loss + self._noise_critic_loss(s, generator)
+        return loss
+
+    def _noise_critic_loss(self, s: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """DSRL's noise aliasing: Q^W(s, w) regressed onto the chunk critic's Q(s, decode(w)), w ~ N(0, I),
+        so every noise that DDIM maps to the same chunk gets that chunk's value."""
+        w = torch.randn(s.shape[0], self.chunk_dim, device=s.device, dtype=s.dtype, generator=generator)
+        with torch.no_grad():
+            target = self.q(s, self.policy.decode(w, s)).mean(0)
+        return ((self.noise_critic(s, w) - target[None]) ** 2).mean()
 
     def actor_loss(self, policy_batch: dict[str, torch.Tensor], data_batch: dict[str, torch.Tensor],
                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -143,8 +163,12 @@ class Agent(nn.Module):
                 weights = torch.exp(adv / (adv.std() + 1e-6) / self.cfg.awr_temperature).clamp(max=100.0)
                 weights = weights / weights.mean()
             return (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean(), None
-        chunk, log_pi = self.policy.sample(s, 1.0, generator=generator)
-        q = self.q(s, chunk).mean(0)
+        if self.noise_critic is not None:  # dsrl_na: Q of the noise itself, no gradient through DDIM
+            w, log_pi = self.policy.sample_noise(s, 1.0, generator)
+            q = self.noise_critic(s, w).mean(0)
+        else:
+            chunk, log_pi = self.policy.sample(s, 1.0, generator=generator)
+            q = self.q(s, chunk).mean(0)
         # Q's scale grows with returns; normalise it so lambda keeps one meaning (TD3+BC).
         q_term = -(q / q.abs().mean().detach().clamp(min=1e-3)).mean()
         log_pi = log_pi / self.chunk_dim  # per dimension, like the NLL term

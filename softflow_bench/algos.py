@@ -5,7 +5,8 @@ an algorithm is only its policy family, its critic and a few field defaults. The
 applied after the tier's budgets and lose to any field given on the command line.
 
 Policies: `flow` (softflow_bench.flow), `gaussian` (baselines.gaussian), `diffusion`
-(baselines.diffusion), `dsrl` (baselines.dsrl: a noise actor over a frozen diffusion policy).
+(baselines.diffusion), `dsrl` (baselines.dsrl: a noise actor over a frozen diffusion policy; with
+`noise_critic`, it maximises a critic over the noise instead of the chunk critic through DDIM).
 Critics: `chunk` Q(s_t, a_{t:t+H}) with the n-step chunk target; `step` Q(s_t, a_t) with a
 one-step target (the chunk is still executed open-loop); `none` for
 imitation-only rows (stage 1, then evaluation).
@@ -24,6 +25,9 @@ class AlgoSpec:
     defaults: dict = field(default_factory=dict)
     explore_temperature_cap: float | None = None
     """Upper bound on the tier's/task's explore_temperature (when --explore-temperature is not given)."""
+    noise_critic: bool = False
+    """dsrl policies: the actor maximises a noise-space critic Q^W(s, w) instead of the chunk critic
+    through the denoiser (DSRL's noise aliasing; `softflow_bench.agent.Agent`)."""
 
     @property
     def imitation_only(self) -> bool:
@@ -55,6 +59,12 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
                      dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
                      explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
+    # DSRL-NA: the same, but the actor's Q is a noise critic distilled from the chunk critic, so no
+    # gradient runs through DDIM (dsrl's noise actor pushed its mean to the bound in most dims)
+    "dsrl_na": AlgoSpec("dsrl", "chunk", "DSRL-NA: SAC in the noise space against a noise critic Q(s, w) "
+                        "distilled from the chunk critic",
+                        dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
+                        explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",

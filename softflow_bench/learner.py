@@ -105,7 +105,7 @@ class Learner:
         if self.offline is not None:
             self.agent.normalizer.fit(self.offline.data["obs"])
         self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
-        self.critic_opt = torch.optim.Adam(self.agent.critic.parameters(), lr=cfg.lr)
+        self.critic_opt = torch.optim.Adam(self.agent.critic_parameters(), lr=cfg.lr)
         self.alpha_opt = torch.optim.Adam([self.agent.log_alpha], lr=cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)

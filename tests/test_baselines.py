@@ -113,3 +113,57 @@ def test_dsrl_noise_mean_stays_within_its_bound(diffusion, bound):
         policy.noise_actor[-1].bias.fill_(100.0)
     mean, _ = policy._mean_log_std(torch.zeros(4, 1))
     assert mean.max() <= bound and mean.min() > 0.99 * bound
+
+
+def test_dsrl_na_distils_a_noise_critic_and_steers_by_it_alone(diffusion):
+    """dsrl_na through the agent's own losses: the critic loss teaches the noise critic Q^W(s, w) the
+    chunk critic's value of decode(w); the actor loss, maximising Q^W with no gradient through DDIM,
+    moves every sample to the better mode; the diffusion and both critics stay as they were."""
+    from softflow_bench.agent import Agent
+    from softflow_bench.config import RunConfig
+
+    cfg = RunConfig(algo="dsrl_na", chunk=1, width=128, critics=2, target_subset=2, bc_weight=0.0, alpha=0.01,
+                    diffusion_train_steps=100, diffusion_steps=10)
+    torch.manual_seed(0)
+    agent = Agent(1, DIM, cfg)
+    agent.policy.diffusion.load_state_dict(diffusion.state_dict())
+    g, n = torch.Generator().manual_seed(0), 256
+    zeros = torch.zeros(n, 1)
+
+    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=1e-3)
+    for _ in range(300):  # a chunk critic that prefers larger chunks: Q = 5 * mean of the chunk
+        chunks = torch.rand(n, DIM, generator=g) * 2 - 1
+        loss = ((agent.q(zeros, chunks) - 5 * chunks.mean(-1)) ** 2).mean()
+        critic_opt.zero_grad()
+        loss.backward()
+        critic_opt.step()
+    critic = {k: v.clone() for k, v in agent.critic.state_dict().items()}
+
+    batch = {"obs": zeros, "next_obs": zeros, "actions": torch.rand(n, DIM, generator=g) * 2 - 1,
+             "rewards": torch.zeros(n, 1), "steps": torch.ones(n, dtype=torch.long),
+             "terminated": torch.ones(n, dtype=torch.bool)}
+    noise_opt = torch.optim.Adam(agent.noise_critic.parameters(), lr=1e-3)  # only Q^W learns from this loss
+    for _ in range(300):
+        loss = agent.critic_loss(batch, g)
+        noise_opt.zero_grad()
+        loss.backward()
+        noise_opt.step()
+    with torch.no_grad():
+        w = torch.randn(2000, DIM, generator=g)
+        q_w = agent.noise_critic(torch.zeros(2000, 1), w).mean(0)
+        q_chunk = agent.q(torch.zeros(2000, 1), agent.policy.decode(w, torch.zeros(2000, 1))).mean(0)
+    assert torch.corrcoef(torch.stack([q_w, q_chunk]))[0, 1] > 0.9  # Q^W knows which noise makes which chunk
+    noise_critic = {k: v.clone() for k, v in agent.noise_critic.state_dict().items()}
+
+    frozen = {k: v.clone() for k, v in agent.policy.diffusion.state_dict().items()}
+    actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=1e-3)  # all of it, as the learner's
+    before = mode_stats(_samples(agent.policy))
+    for _ in range(150):
+        loss, _ = agent.actor_loss(batch, batch, g)
+        actor_opt.zero_grad()
+        loss.backward()
+        actor_opt.step()
+    after = mode_stats(_samples(agent.policy))
+    assert before["positive"] < 0.7 and after["positive"] > 0.95 and after["between"] < 0.05
+    for module, saved in ((agent.policy.diffusion, frozen), (agent.critic, critic), (agent.noise_critic, noise_critic)):
+        assert all(torch.equal(saved[k], v) for k, v in module.state_dict().items())

@@ -44,7 +44,7 @@ def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
     assert _resolved("--algo", "diffusion", "--bc-steps", "7").bc_steps == 7
 
 
-@pytest.mark.parametrize("algo", ["diffusion", "dsrl"])
+@pytest.mark.parametrize("algo", ["diffusion", "dsrl", "dsrl_na"])
 def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo):
     assert _resolved("--algo", algo, "--env", "cube_pronation").explore_temperature == 0.7  # 1.0 capped
     scissors = TASK_DEFAULTS["scissors_tape"]["explore_temperature"]

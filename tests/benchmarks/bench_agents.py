@@ -29,7 +29,7 @@ def make_update(agent: Agent):
     cfg = agent.cfg
     batch = make_batch(cfg.batch, cfg.chunk)
     actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=cfg.lr)
-    critic_opt = torch.optim.Adam(agent.critic.parameters(), lr=cfg.lr)
+    critic_opt = torch.optim.Adam(agent.critic_parameters(), lr=cfg.lr)
     alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
 
     def update():
