@@ -2,9 +2,12 @@
 
 The policy of `diffusion` and `bc_diffusion`. The denoiser is an MLP (LayerNorm, the same width
 as the flow and critics) on (noisy chunk, observation features, timestep embedding) predicting the
-noise. Training is the DDPM noise-prediction loss over `train_steps` levels of a cosine schedule;
-sampling is deterministic DDIM over `sample_steps` of them, starting from noise scaled by the
-temperature, with the clean-chunk estimate clipped to [-1, 1] at every step.
+noise (`prediction="eps"`, DDPM's choice) or the clean chunk itself (`"x0"`). Training is the DDPM
+regression loss on that target over `train_steps` levels of a cosine schedule; sampling is
+deterministic DDIM over `sample_steps` of them, starting from noise scaled by the temperature,
+with the clean-chunk estimate clipped to [-1, 1] at every step. Why both: at the noisiest level
+(alpha_bar = 1e-4) a noise prediction gives the clean chunk only divided by sqrt(alpha_bar) = 0.01,
+so its error is magnified a hundredfold there, where the observation alone must decide the chunk.
 
 It has no tractable likelihood (`has_likelihood = False`): fine-tuning cannot add an NLL term, so
 the `diffusion` algorithm uses best-of-N selection by the critic plus an advantage-weighted
@@ -21,6 +24,7 @@ from torch import nn
 from softflow_bench.flow import mlp
 
 TIME_FEATURES = 32
+PREDICTIONS = ("eps", "x0")  # what the denoiser outputs: the noise, or the clean chunk
 
 
 def cosine_alpha_bars(steps: int, s: float = 0.008) -> torch.Tensor:
@@ -33,30 +37,34 @@ def cosine_alpha_bars(steps: int, s: float = 0.008) -> torch.Tensor:
 class ChunkDiffusion(nn.Module):
     has_likelihood = False
 
-    def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10):
+    def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
+                 prediction: str = "eps"):
         super().__init__()
         if not 1 <= sample_steps <= train_steps:
             raise ValueError(f"sample_steps must be in [1, train_steps={train_steps}], got {sample_steps}")
-        self.dim, self.train_steps, self.sample_steps = dim, train_steps, sample_steps
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"prediction must be one of {PREDICTIONS}, got {prediction!r}")
+        self.dim, self.train_steps, self.sample_steps, self.prediction = dim, train_steps, sample_steps, prediction
         self.register_buffer("alpha_bars", cosine_alpha_bars(train_steps))
         self.register_buffer("freqs", torch.exp(torch.linspace(0, math.log(1000), TIME_FEATURES // 2)))
         self.net = mlp(dim + cond_dim + TIME_FEATURES, dim, width, depth=3)
 
-    def _eps(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Predicted noise; t holds integer levels in [0, train_steps)."""
+    def _predict(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The denoiser's output (noise or clean chunk, by `prediction`); t holds integer levels in [0, train_steps)."""
         phase = (t.float() / self.train_steps)[..., None] * self.freqs
         return self.net(torch.cat([x_t, cond, torch.sin(phase), torch.cos(phase)], -1))
 
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-sample DDPM loss: mean squared error of the predicted noise at a random level."""
+        """Per-sample DDPM loss: mean squared error of the prediction (noise or chunk) at a random level."""
         t = torch.randint(0, self.train_steps, x.shape[:-1], device=x.device, generator=generator)
         noise = torch.randn(x.shape, device=x.device, dtype=x.dtype, generator=generator)
         ab = self.alpha_bars[t][..., None]
         x_t = ab.sqrt() * x + (1 - ab).sqrt() * noise
-        return ((self._eps(x_t, t, cond) - noise) ** 2).mean(-1)
+        target = noise if self.prediction == "eps" else x
+        return ((self._predict(x_t, t, cond) - target) ** 2).mean(-1)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self._eps(x_t, t, cond)  # lets `torch.func.functional_call` run it with frozen weights
+        return self._predict(x_t, t, cond)  # lets `torch.func.functional_call` run it with frozen weights
 
     def sample(self, cond: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None,
                with_log_prob: bool = False):
@@ -66,15 +74,15 @@ class ChunkDiffusion(nn.Module):
         x = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
         return self.denoise(x * temperature, cond), None
 
-    def denoise(self, x: torch.Tensor, cond: torch.Tensor, eps_fn=None) -> torch.Tensor:
+    def denoise(self, x: torch.Tensor, cond: torch.Tensor, predict_fn=None) -> torch.Tensor:
         """Deterministic DDIM from the starting noise x to a chunk in [-1, 1]: a differentiable map
-        of x (what `dsrl` steers). `eps_fn` replaces the noise predictor (same signature as forward)."""
-        eps_fn = eps_fn or self._eps
+        of x (what `dsrl` steers). `predict_fn` replaces the denoiser (same signature as forward)."""
+        predict_fn = predict_fn or self._predict
         levels = torch.linspace(self.train_steps - 1, 0, self.sample_steps, device=cond.device).round().long()
         for i, t in enumerate(levels):
             ab = self.alpha_bars[t]
-            eps = eps_fn(x, t.expand(cond.shape[:-1]), cond)
-            x0 = ((x - (1 - ab).sqrt() * eps) / ab.sqrt()).clamp(-1, 1)
+            out = predict_fn(x, t.expand(cond.shape[:-1]), cond)
+            x0 = (out if self.prediction == "x0" else (x - (1 - ab).sqrt() * out) / ab.sqrt()).clamp(-1, 1)
             if i + 1 == len(levels):
                 x = x0
             else:

@@ -32,13 +32,13 @@ class NoiseSpacePolicy(nn.Module):
     has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
-                 *, mean_bound: float):
+                 *, mean_bound: float, prediction: str = "eps"):
         """`mean_bound`: |mu| per dim of the noise actor (RunConfig.noise_bound, whose docstring says why)."""
         super().__init__()
         if mean_bound <= 0:
             raise ValueError(f"mean_bound must be > 0, got {mean_bound}")
         self.dim, self.mean_bound = dim, mean_bound
-        self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps)
+        self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps, prediction)
         self.noise_actor = mlp(cond_dim, 2 * dim, width, depth=3)
         last = self.noise_actor[-1]
         nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # N(0, I) at the start: the BC policy
@@ -48,8 +48,8 @@ class NoiseSpacePolicy(nn.Module):
         bound = self.mean_bound
         return bound * torch.tanh(raw_mean / bound), 2.0 * torch.tanh(raw_log_std / 2.0)
 
-    def _frozen_eps(self, x_t, t, cond):
-        """The diffusion's noise predictor with its weights detached: gradients reach w, never them."""
+    def _frozen_denoiser(self, x_t, t, cond):
+        """The diffusion's denoiser with its weights detached: gradients reach w, never them."""
         params = {k: v.detach() for k, v in self.diffusion.named_parameters()}
         return functional_call(self.diffusion, (params, dict(self.diffusion.named_buffers())), (x_t, t, cond))
 
@@ -67,7 +67,7 @@ class NoiseSpacePolicy(nn.Module):
 
     def decode(self, w: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """The chunk the frozen diffusion policy's DDIM makes of noise w."""
-        return self.diffusion.denoise(w, cond, self._frozen_eps)
+        return self.diffusion.denoise(w, cond, self._frozen_denoiser)
 
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Stage 1: the diffusion policy's DDPM loss (the noise actor is not involved)."""

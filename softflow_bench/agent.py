@@ -59,12 +59,13 @@ def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.M
     if kind == "diffusion":
         from softflow_bench.baselines.diffusion import ChunkDiffusion
 
-        return ChunkDiffusion(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps)
+        return ChunkDiffusion(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
+                              cfg.diffusion_prediction)
     if kind == "dsrl":
         from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 
         return NoiseSpacePolicy(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
-                                mean_bound=cfg.noise_bound)
+                                mean_bound=cfg.noise_bound, prediction=cfg.diffusion_prediction)
     raise ValueError(f"unknown policy kind {kind!r}")
 
 

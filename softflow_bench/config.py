@@ -84,6 +84,9 @@ class RunConfig:
     """DDIM sampling steps of the diffusion policy."""
     diffusion_train_steps: int = 100
     """Noise levels of the diffusion policy's DDPM training (cosine schedule)."""
+    diffusion_prediction: str = "eps"
+    """What the diffusion policy's denoiser predicts: eps (the noise, DDPM's choice) or x0 (the clean
+    chunk; baselines/diffusion.py says why it can matter)."""
     awr_temperature: float = 10.0
     """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
     the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success
@@ -250,6 +253,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
+    if cfg.diffusion_prediction not in ("eps", "x0"):
+        raise ConfigError(f"--diffusion-prediction must be eps or x0, got {cfg.diffusion_prediction!r}")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,

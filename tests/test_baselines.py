@@ -54,6 +54,16 @@ def test_bc_diffusion_keeps_both_modes(diffusion):
     assert 0.3 < stats["positive"] < 0.7  # measured 0.62-0.64: 10 DDIM steps tilt the split a little
 
 
+def test_bc_diffusion_predicting_the_clean_chunk_keeps_both_modes(data):
+    """`prediction="x0"` (RunConfig.diffusion_prediction) trains the denoiser on the chunk itself;
+    its DDIM samples must still land on both modes, not on their mean."""
+    model = ChunkDiffusion(DIM, 1, width=128, train_steps=100, sample_steps=10, prediction="x0")
+    fit(model, data, steps=1500)
+    stats = mode_stats(_samples(model))
+    assert stats["near_modes"] > 0.9 and stats["between"] < 0.05
+    assert 0.3 < stats["positive"] < 0.7
+
+
 def test_diffusion_sampling_is_reproducible_from_a_seed(diffusion):
     a, b, c = _samples(diffusion, n=8, seed=3), _samples(diffusion, n=8, seed=3), _samples(diffusion, n=8, seed=4)
     assert torch.equal(a, b) and not torch.equal(a, c)
@@ -63,6 +73,8 @@ def test_diffusion_sampling_is_reproducible_from_a_seed(diffusion):
 def test_diffusion_refuses_a_log_prob_and_bad_step_counts():
     with pytest.raises(ValueError, match="sample_steps"):
         ChunkDiffusion(DIM, 1, train_steps=10, sample_steps=20)
+    with pytest.raises(ValueError, match="prediction"):
+        ChunkDiffusion(DIM, 1, prediction="v")
     with pytest.raises(NotImplementedError):
         ChunkDiffusion(DIM, 1).sample(torch.zeros(1, 1), with_log_prob=True)
 
