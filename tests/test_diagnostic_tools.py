@@ -1,0 +1,63 @@
+"""The diagnostic tools (`noise_steering`, `imitation_error`) read real smoke runs of the CLI."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+RUN = [sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke"]
+STEERING = [sys.executable, "-m", "softflow_bench.tools.noise_steering"]
+IMITATION = [sys.executable, "-m", "softflow_bench.tools.imitation_error"]
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    """A dsrl_na and a softflow smoke run sharing one dataset; (run dirs by algo, environment)."""
+    root = tmp_path_factory.mktemp("diagnostics")
+    env = dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), SOFTFLOW_BENCH_CACHE=str(root / "bc_cache"))
+    runs = {}
+    for algo in ("dsrl_na", "softflow"):
+        runs[algo] = root / algo
+        subprocess.run(RUN + ["--algo", algo, "--out", str(runs[algo])], env=env, check=True, capture_output=True,
+                       timeout=300)
+    return runs, env
+
+
+def test_noise_steering_reports_each_saved_policy_and_refuses_other_runs(smoke_runs, tmp_path):
+    runs, env = smoke_runs
+    proc = subprocess.run(STEERING + [str(runs["dsrl_na"]), "--states", "64"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].endswith("| Q noise: prior → actor |") and len(lines) == 2 + 3
+    bc, offline, final = (line.split(" | ") for line in lines[2:])
+    assert [bc[1], offline[1], final[1]] == ["bc_policy.pt", "offline_policy.pt", "final_policy.pt"]
+    # the noise actor starts as N(0, I) exactly (zero-initialised last layer): the BC diffusion policy
+    assert bc[2:4] == ["0.00", "1.00"]
+    assert offline[4] != bc[4] and final[5] != bc[5]  # the critics learned in stages 2-4 (smoke: few updates)
+
+    bad = ([str(runs["softflow"])], [str(tmp_path / "missing")], [str(runs["dsrl_na"]), "--states", "0"])
+    for args in bad:
+        proc = subprocess.run(STEERING + args, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
+        assert proc.stdout == ""
+
+
+def test_imitation_error_is_a_deterministic_row_per_run(smoke_runs, tmp_path):
+    runs, env = smoke_runs
+    args = [str(runs["softflow"]), str(runs["dsrl_na"]), "--states", "64"]
+    first, again = (subprocess.run(IMITATION + args, env=env, capture_output=True, text=True, timeout=300)
+                    for _ in range(2))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout == again.stdout  # fixed states and sampling seed
+    rows = [line.split(" | ") for line in first.stdout.strip().splitlines()[2:]]
+    assert [r[1] for r in rows] == ["softflow", "dsrl_na"] and all(r[2] == "bc_policy.pt" for r in rows)
+    errors = [float(r[i].strip(" |")) for r in rows for i in (3, 4, 6, 7)]
+    assert all(0.0 <= e <= 2.0 for e in errors)  # actions lie in [-1, 1]
+
+    for bad in ([str(tmp_path / "missing")], [str(runs["softflow"]), "--policy", "nope.pt"],
+                [str(runs["softflow"]), "--states", "0"]):
+        proc = subprocess.run(IMITATION + bad, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
+        assert proc.stdout == ""
