@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from softflow_bench.tools import print_run_table
+
 
 def imitation_row(run: Path, policy: str, states: int) -> dict:
     """One row (see the module docstring); ValueError if `run` cannot be read."""
@@ -70,16 +72,7 @@ def main(argv=None) -> int:
     if args.states < 1:
         print("error: --states must be at least 1", file=sys.stderr)
         return 2
-    import torch
-
-    torch.set_num_threads(1)
-    try:
-        rows = [imitation_row(run, args.policy, args.states) for run in args.runs]
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(to_markdown(rows))
-    return 0
+    return print_run_table(lambda: [imitation_row(run, args.policy, args.states) for run in args.runs], to_markdown)
 
 
 if __name__ == "__main__":

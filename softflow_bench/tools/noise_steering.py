@@ -18,6 +18,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from softflow_bench.tools import print_run_table
+
 POLICIES = ("bc_policy.pt", "offline_policy.pt", "final_policy.pt")
 
 
@@ -88,16 +90,7 @@ def main(argv=None) -> int:
     if args.states < 1:
         print("error: --states must be at least 1", file=sys.stderr)
         return 2
-    import torch
-
-    torch.set_num_threads(1)
-    try:
-        rows = [row for run in args.runs for row in steering_rows(run, args.states)]
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(to_markdown(rows))
-    return 0
+    return print_run_table(lambda: [row for run in args.runs for row in steering_rows(run, args.states)], to_markdown)
 
 
 if __name__ == "__main__":
