@@ -23,9 +23,11 @@ class MujocoTaskEnv(gym.Env):
     def _checked_action(self, action) -> np.ndarray:
         """A finite action of the right shape, clipped to [-1, 1]; anything else is refused."""
         action = np.asarray(action, dtype=np.float32)
-        if action.shape != self.action_space.shape or not np.all(np.isfinite(action)):
+        if action.shape != self.action_space.shape or not np.isfinite(action).all():
             raise ValueError(f"action must be a finite array of shape {self.action_space.shape}")
-        return np.clip(action, -1.0, 1.0)
+        # the ufuncs themselves: np.clip's Python wrapper costs more than the clipping (see the
+        # env-overhead benchmark); same result for finite input
+        return np.minimum(np.maximum(action, -1.0), 1.0)
 
     def render(self):
         if self.render_mode != "rgb_array":

@@ -9,7 +9,7 @@ from gymnasium.utils.env_checker import check_env
 import softflow_bench  # noqa: F401
 from softflow_bench import hand
 from softflow_bench.envs.cube_pronation import (
-    OBS_DIM, OBS_LAYOUT, CubePronationEnv, CubeTaskConfig, is_dropped, yaw_increment,
+    OBS_DIM, OBS_LAYOUT, CubePronationEnv, CubeTaskConfig, is_dropped, task_reward, yaw_increment,
 )
 
 
@@ -81,6 +81,17 @@ def test_turn_counting_survives_wraparound():
 def test_turn_counting_ignores_tilt_about_horizontal_axes():
     tilt = np.array([np.cos(0.2), np.sin(0.2), 0, 0])  # 23 degrees about x
     assert yaw_increment(np.array([1.0, 0, 0, 0]), tilt) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_hold_bonus_is_dm_controls_gaussian_tolerance_on_both_sides_of_its_bound():
+    from dm_control.utils import rewards
+
+    cfg = CubeTaskConfig(rotation_weight=0.0, action_rate_weight=0.0, energy_weight=0.0, hold_weight=1.0)
+    a = np.zeros(17, np.float32)
+    for offset in (0.0, 0.005, 0.01, np.nextafter(0.01, 1.0), 0.02, 0.04, 0.2):
+        expected = rewards.tolerance(offset, bounds=(0.0, 0.01), margin=0.03, sigmoid="gaussian")
+        assert task_reward(0.0, a, a, 0.0, offset, False, cfg) == expected
+    assert task_reward(0.0, a, a, 0.0, 0.04, False, cfg) == pytest.approx(0.1)  # one margin out
 
 
 def test_drop_rule():
