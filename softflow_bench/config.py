@@ -84,9 +84,11 @@ class RunConfig:
     """DDIM sampling steps of the diffusion policy."""
     diffusion_train_steps: int = 100
     """Noise levels of the diffusion policy's DDPM training (cosine schedule)."""
-    diffusion_prediction: str = "eps"
-    """What the diffusion policy's denoiser predicts: eps (the noise, DDPM's choice) or x0 (the clean
-    chunk; baselines/diffusion.py says why it can matter)."""
+    diffusion_prediction: str = "x0"
+    """What the diffusion policy's denoiser predicts: x0 (the clean chunk) or eps (the noise, DDPM's
+    choice; baselines/diffusion.py says why it matters). x0: eps chunks missed the scissors demos by
+    0.22 per action against x0's 0.011, and BC with eps never held the scissors nor kept a cube
+    (results/sweeps/bc_diffusion_diffusion_prediction_{scissors_tape,cube_pronation}_quick.md)."""
     awr_temperature: float = 10.0
     """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
     the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success

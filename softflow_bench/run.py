@@ -93,7 +93,8 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
               "alpha": cfg.alpha}
     if spec.policy in ("diffusion", "dsrl"):
         shapes["diffusion_train_steps"] = cfg.diffusion_train_steps
-        if cfg.diffusion_prediction != "eps":  # only when set, so the keys of earlier caches still match
+        # keyed only when not eps (the default before x0 was): caches made with eps keep their keys
+        if cfg.diffusion_prediction != "eps":
             shapes["diffusion_prediction"] = cfg.diffusion_prediction
     if spec.noise_critic:  # one more module in the checkpoint
         shapes["noise_critic"] = True

@@ -84,8 +84,8 @@ def test_policy_width_sizes_the_policy_alone_and_keys_its_own_bc_cache():
 def test_diffusion_prediction_is_checked_and_keys_its_own_bc_cache():
     from softflow_bench.run import bc_cache_path
 
-    eps = _resolved("--algo", "bc_diffusion", "--tier", "smoke")
-    x0 = _resolved("--algo", "bc_diffusion", "--tier", "smoke", "--diffusion-prediction", "x0")
-    assert eps.diffusion_prediction == "eps" and bc_cache_path(x0) != bc_cache_path(eps)
+    x0 = _resolved("--algo", "bc_diffusion", "--tier", "smoke")
+    eps = _resolved("--algo", "bc_diffusion", "--tier", "smoke", "--diffusion-prediction", "eps")
+    assert x0.diffusion_prediction == "x0" and bc_cache_path(x0) != bc_cache_path(eps)
     with pytest.raises(ConfigError, match="--diffusion-prediction must be eps or x0"):
         _resolved("--diffusion-prediction", "v")
