@@ -170,11 +170,17 @@ class ConfigError(ValueError):
     """A configuration that cannot run; the message names the valid choices."""
 
 
+#: Fields whose default changed after runs were saved without them: such a run ran with the old value.
+#: diffusion_prediction: eps until 738df04 made x0 the default (the field itself came with 8f9c483).
+DEFAULTS_BEFORE = {"diffusion_prediction": "eps"}
+
+
 def saved_config(saved: dict) -> RunConfig:
     """The RunConfig of a saved run (its config.json, or a policy file's config); keys that are not
-    fields (env_id, checkpoint, ...) are ignored."""
+    fields (env_id, checkpoint, ...) are ignored, and a field the run was saved without takes the
+    value the code had then (DEFAULTS_BEFORE), not today's default."""
     names = {f.name for f in fields(RunConfig)}
-    return RunConfig(**{k: v for k, v in saved.items() if k in names})
+    return RunConfig(**{**DEFAULTS_BEFORE, **{k: v for k, v in saved.items() if k in names}})
 
 
 #: Fields that say where and how a run is carried out, not what it learns.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, non_defaults, parse_args, resolve
+from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, RunConfig, non_defaults, parse_args, resolve
 
 
 def _resolved(*argv):
@@ -89,3 +89,15 @@ def test_diffusion_prediction_is_checked_and_keys_its_own_bc_cache():
     assert x0.diffusion_prediction == "x0" and bc_cache_path(x0) != bc_cache_path(eps)
     with pytest.raises(ConfigError, match="--diffusion-prediction must be eps or x0"):
         _resolved("--diffusion-prediction", "v")
+
+
+def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_ran_with():
+    from dataclasses import asdict
+
+    from softflow_bench.config import saved_config
+
+    # diffusion runs saved before 8f9c483 have no diffusion_prediction: they predicted eps
+    old = asdict(RunConfig(algo="diffusion"))
+    del old["diffusion_prediction"]
+    assert saved_config(old).diffusion_prediction == "eps"
+    assert saved_config(asdict(RunConfig(algo="diffusion"))).diffusion_prediction == "x0"
