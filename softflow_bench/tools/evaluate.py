@@ -54,13 +54,24 @@ def load_run(run: Path, policy: str):
     return saved_config(saved), saved["env_id"], state, commit
 
 
-def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None) -> dict:
-    """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
+def agent_of_run(cfg, env_id: str, state: dict):
+    """The Agent a run trained (`cfg`, `env_id`, `state` from load_run; `cfg` may override fields
+    that do not shape the networks), weights loaded, in eval mode, with the run's env."""
     import gymnasium as gym
-    import torch
 
     import softflow_bench.envs  # noqa: F401  (registers the tasks)
     from softflow_bench.agent import Agent
+
+    env = gym.make(env_id)
+    agent = Agent(env.observation_space.shape[0], env.action_space.shape[0], cfg)
+    agent.load_state_dict(state)
+    return agent.eval(), env
+
+
+def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None) -> dict:
+    """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
+    import torch
+
     from softflow_bench.config import non_defaults
     from softflow_bench.learner import evaluate_policy
 
@@ -69,10 +80,7 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     settings = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items()) or "default"
     if candidates is not None:  # e.g. 1: the policy's own samples, without the critic's selection
         cfg = dataclasses.replace(cfg, candidates=candidates)
-    env = gym.make(env_id)
-    agent = Agent(env.observation_space.shape[0], env.action_space.shape[0], cfg)
-    agent.load_state_dict(state)
-    agent.eval()
+    agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
     metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()

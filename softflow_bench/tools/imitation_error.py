@@ -21,24 +21,20 @@ from softflow_bench.tools import print_run_table
 
 def imitation_row(run: Path, policy: str, states: int) -> dict:
     """One row (see the module docstring); ValueError if `run` cannot be read."""
-    import gymnasium as gym
     import numpy as np
     import torch
 
-    import softflow_bench.envs  # noqa: F401  (registers the tasks)
-    from softflow_bench.agent import Agent
     from softflow_bench.run import offline_chunks
-    from softflow_bench.tools.evaluate import load_run
+    from softflow_bench.tools.evaluate import agent_of_run, load_run
 
     cfg, env_id, state, _ = load_run(run, policy)
     data = offline_chunks(cfg, say=lambda *_: None)
     if data is None:
         raise ValueError(f"{run} has no offline data to compare with")
     batch = data.sample(np.random.default_rng(0), states)
-    env = gym.make(env_id)
+    agent, env = agent_of_run(cfg, env_id, state)
+    env.close()
     action_dim = env.action_space.shape[0]
-    agent = Agent(env.observation_space.shape[0], action_dim, cfg)
-    agent.load_state_dict(state)
     obs = agent.normalizer(torch.as_tensor(batch["obs"], dtype=torch.float32))
     demo = torch.as_tensor(batch["actions"])
     whole = torch.as_tensor(batch["steps"] == cfg.chunk)

@@ -26,16 +26,12 @@ POLICIES = ("bc_policy.pt", "offline_policy.pt", "final_policy.pt")
 def steering_rows(run: Path, states: int) -> list[dict]:
     """One row per saved policy of `run` (see the module docstring); ValueError if `run` is not a
     finished noise-space run."""
-    import gymnasium as gym
     import numpy as np
     import torch
 
-    import softflow_bench.envs  # noqa: F401  (registers the tasks)
-
-    from softflow_bench.agent import Agent
     from softflow_bench.algos import ALGORITHMS
     from softflow_bench.run import offline_chunks
-    from softflow_bench.tools.evaluate import load_run
+    from softflow_bench.tools.evaluate import agent_of_run, load_run
 
     loaded = [load_run(run, policy) for policy in POLICIES]  # raises for a missing file
     cfg, env_id = loaded[0][0], loaded[0][1]
@@ -45,11 +41,10 @@ def steering_rows(run: Path, states: int) -> list[dict]:
     if data is None:
         raise ValueError(f"{run} has no offline data to draw states from")
     obs = torch.as_tensor(data.sample(np.random.default_rng(0), states)["obs"], dtype=torch.float32)
-    action_dim = gym.make(env_id).action_space.shape[0]
     rows = []
     for policy, (_, _, state, _) in zip(POLICIES, loaded):
-        agent = Agent(obs.shape[1], action_dim, cfg)
-        agent.load_state_dict(state)
+        agent, env = agent_of_run(cfg, env_id, state)
+        env.close()
         gen = torch.Generator().manual_seed(0)
         with torch.no_grad():
             s = agent.normalizer(obs)
