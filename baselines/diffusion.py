@@ -21,10 +21,10 @@ import math
 import torch
 from torch import nn
 
+from softflow_bench.config import DIFFUSION_PREDICTIONS as PREDICTIONS
 from softflow_bench.flow import mlp
 
 TIME_FEATURES = 32
-PREDICTIONS = ("eps", "x0")  # what the denoiser outputs: the noise, or the clean chunk
 
 
 def cosine_alpha_bars(steps: int, s: float = 0.008) -> torch.Tensor:
@@ -38,7 +38,9 @@ class ChunkDiffusion(nn.Module):
     has_likelihood = False
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
-                 prediction: str = "eps"):
+                 *, prediction: str):
+        """`prediction`: "eps" or "x0", no default here: weights trained with one are wrong under the
+        other, so every caller names it (runs: RunConfig.diffusion_prediction)."""
         super().__init__()
         if not 1 <= sample_steps <= train_steps:
             raise ValueError(f"sample_steps must be in [1, train_steps={train_steps}], got {sample_steps}")

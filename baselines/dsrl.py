@@ -32,13 +32,13 @@ class NoiseSpacePolicy(nn.Module):
     has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
-                 *, mean_bound: float, prediction: str = "eps"):
+                 *, mean_bound: float, prediction: str):
         """`mean_bound`: |mu| per dim of the noise actor (RunConfig.noise_bound, whose docstring says why)."""
         super().__init__()
         if mean_bound <= 0:
             raise ValueError(f"mean_bound must be > 0, got {mean_bound}")
         self.dim, self.mean_bound = dim, mean_bound
-        self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps, prediction)
+        self.diffusion = ChunkDiffusion(dim, cond_dim, width, train_steps, sample_steps, prediction=prediction)
         self.noise_actor = mlp(cond_dim, 2 * dim, width, depth=3)
         last = self.noise_actor[-1]
         nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # N(0, I) at the start: the BC policy

@@ -60,7 +60,7 @@ def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.M
         from softflow_bench.baselines.diffusion import ChunkDiffusion
 
         return ChunkDiffusion(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
-                              cfg.diffusion_prediction)
+                              prediction=cfg.diffusion_prediction)
     if kind == "dsrl":
         from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 

@@ -14,6 +14,10 @@ from dataclasses import dataclass, fields
 
 from softflow_bench.algos import ALGORITHMS
 
+#: What a diffusion policy's denoiser can output: the noise, or the clean chunk (baselines.diffusion).
+#: Here rather than there so that checking a config does not import torch.
+DIFFUSION_PREDICTIONS = ("eps", "x0")
+
 
 @dataclass
 class RunConfig:
@@ -261,7 +265,7 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
-    if cfg.diffusion_prediction not in ("eps", "x0"):
+    if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:
         raise ConfigError(f"--diffusion-prediction must be eps or x0, got {cfg.diffusion_prediction!r}")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")

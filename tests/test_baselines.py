@@ -20,7 +20,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def diffusion(data):
-    model = ChunkDiffusion(DIM, 1, width=128, train_steps=100, sample_steps=10)
+    model = ChunkDiffusion(DIM, 1, width=128, train_steps=100, sample_steps=10, prediction="eps")
     fit(model, data, steps=1500)
     return model
 
@@ -72,17 +72,18 @@ def test_diffusion_sampling_is_reproducible_from_a_seed(diffusion):
 
 def test_diffusion_refuses_a_log_prob_and_bad_step_counts():
     with pytest.raises(ValueError, match="sample_steps"):
-        ChunkDiffusion(DIM, 1, train_steps=10, sample_steps=20)
+        ChunkDiffusion(DIM, 1, train_steps=10, sample_steps=20, prediction="x0")
     with pytest.raises(ValueError, match="prediction"):
         ChunkDiffusion(DIM, 1, prediction="v")
     with pytest.raises(NotImplementedError):
-        ChunkDiffusion(DIM, 1).sample(torch.zeros(1, 1), with_log_prob=True)
+        ChunkDiffusion(DIM, 1, prediction="x0").sample(torch.zeros(1, 1), with_log_prob=True)
 
 
 def _dsrl_over(diffusion, noise_bound=1.5):
     from softflow_bench.baselines.dsrl import NoiseSpacePolicy
 
-    policy = NoiseSpacePolicy(DIM, 1, width=128, train_steps=100, sample_steps=10, mean_bound=noise_bound)
+    policy = NoiseSpacePolicy(DIM, 1, width=128, train_steps=100, sample_steps=10, mean_bound=noise_bound,
+                              prediction=diffusion.prediction)
     policy.diffusion.load_state_dict(diffusion.state_dict())
     return policy
 
@@ -135,7 +136,7 @@ def test_dsrl_na_distils_a_noise_critic_and_steers_by_it_alone(diffusion):
     from softflow_bench.config import RunConfig
 
     cfg = RunConfig(algo="dsrl_na", chunk=1, width=128, critics=2, target_subset=2, bc_weight=0.0, alpha=0.01,
-                    diffusion_train_steps=100, diffusion_steps=10)
+                    diffusion_train_steps=100, diffusion_steps=10, diffusion_prediction=diffusion.prediction)
     torch.manual_seed(0)
     agent = Agent(1, DIM, cfg)
     agent.policy.diffusion.load_state_dict(diffusion.state_dict())
