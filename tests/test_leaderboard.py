@@ -61,3 +61,17 @@ def test_aggregate_averages_seeds_and_counts_improvements():
     assert row["success_rate_before"] == pytest.approx((0.2, 0.1))
     assert row["success_rate_final"] == pytest.approx((0.4, 0.1))
     assert row["improved"] == (1, 2)  # seed 1 stayed level: not an improvement
+
+
+def test_diffusion_rows_name_their_denoiser_and_eps_and_x0_seeds_are_not_averaged_together():
+    from softflow_bench.tools.leaderboard import aggregate, algo_label
+
+    def run(seed, **extra):
+        return {"env": "cube_pronation", "algo": "diffusion", "tier": "quick", "bc_steps": 30000, "seed": seed,
+                "online_episodes": 30, "before": {"success_rate": 0.1}, "final": {"success_rate": 0.2}, **extra}
+
+    committed_before_it_was_recorded, x0 = run(0), run(1, diffusion_prediction="x0")
+    assert algo_label(committed_before_it_was_recorded) == "diffusion (eps)" and algo_label(x0) == "diffusion (x0)"
+    assert algo_label({"algo": "softflow"}) == "softflow"
+    assert [a["algo"] for a in aggregate([committed_before_it_was_recorded, x0], ["success_rate"])] == [
+        "diffusion (eps)", "diffusion (x0)"]

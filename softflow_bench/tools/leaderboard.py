@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.algos import ALGORITHMS
+
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
 
@@ -50,6 +52,8 @@ def rows(runs: Path, say=print) -> list[dict]:
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
+            **({"diffusion_prediction": s["config"].get("diffusion_prediction", "eps")}
+               if ALGORITHMS[s["algo"]].policy in DIFFUSION_POLICIES else {}),
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
                        f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}",
         })
@@ -65,6 +69,17 @@ def bc_steps(row: dict) -> int:
     if row["tier"] != "quick":  # no other tier's rows were committed before
         raise ValueError(f"row without bc_steps outside the quick tier: {row['env']} {row['algo']} {row['tier']}")
     return 30000 if row["algo"] in ("diffusion", "dsrl", "bc_diffusion") else 3000
+
+
+DIFFUSION_POLICIES = ("diffusion", "dsrl")
+
+
+def algo_label(row: dict) -> str:
+    """The algo, and for a diffusion policy what its denoiser predicts: rows committed before that was
+    recorded predicted the noise (eps, the only choice until 8f9c483 and the default until 738df04)."""
+    if ALGORITHMS[row["algo"]].policy not in DIFFUSION_POLICIES:
+        return row["algo"]
+    return f"{row['algo']} ({row.get('diffusion_prediction', 'eps')})"
 
 
 def merged(found: list[dict], committed: list[dict]) -> list[dict]:
@@ -86,7 +101,7 @@ def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
     online RL, and on how many seeds the final success rate beat the offline one."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in table:
-        groups[(r["env"], r["algo"], r["tier"], r["bc_steps"])].append(r)
+        groups[(r["env"], algo_label(r), r["tier"], r["bc_steps"])].append(r)
     out = []
     for (env, algo, tier, bc), runs in sorted(groups.items()):
         row = {"env": env, "algo": algo, "tier": tier, "bc_steps": bc, "seeds": sorted(r["seed"] for r in runs)}
@@ -126,11 +141,12 @@ def render(table: list[dict]) -> str:
              "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
              "one evaluation. Regenerate a row with its command below (at its commit: the tier's",
              "budgets have changed; \"BC updates\" gives each row's stage 1), then",
-             "`python -m softflow_bench.tools.leaderboard`, which replaces that row and keeps the others.", ""] + agg_lines + [
+             "`python -m softflow_bench.tools.leaderboard`, which replaces that row and keeps the others.",
+             "A diffusion policy's algo names what its denoiser predicts: eps (the noise) or x0 (the chunk).", ""] + agg_lines + [
              "", "## Every run", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:
-        cells = [r["env"], r["algo"], r["tier"], f"{r['bc_steps']:,}", str(r["seed"])]
+        cells = [r["env"], algo_label(r), r["tier"], f"{r['bc_steps']:,}", str(r["seed"])]
         for m in metrics:
             b = (r["before"] or {}).get(m)
             f = (r["final"] or {}).get(m)
