@@ -33,6 +33,11 @@ class AlgoSpec:
     def imitation_only(self) -> bool:
         return self.critic == "none"
 
+    @property
+    def uses_diffusion(self) -> bool:
+        """A DDPM/DDIM denoiser inside the policy (`diffusion`, or `dsrl`'s frozen one)."""
+        return self.policy in ("diffusion", "dsrl")
+
 
 # They explore at most at 0.7: DDIM from full-scale noise drops the cube within a chunk or two, and
 # fine-tuning on those episodes loses the policy (results/sweeps/diffusion_explore_temperature_*).

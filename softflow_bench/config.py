@@ -266,7 +266,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
     if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:
-        raise ConfigError(f"--diffusion-prediction must be eps or x0, got {cfg.diffusion_prediction!r}")
+        raise ConfigError(f"--diffusion-prediction must be {' or '.join(DIFFUSION_PREDICTIONS)}, "
+                          f"got {cfg.diffusion_prediction!r}")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,

@@ -91,7 +91,7 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
     spec = ALGORITHMS[cfg.algo]
     shapes = {"policy": spec.policy, "step_critic": spec.critic == "step", "auto_alpha": cfg.auto_alpha,
               "alpha": cfg.alpha}
-    if spec.policy in ("diffusion", "dsrl"):
+    if spec.uses_diffusion:
         shapes["diffusion_train_steps"] = cfg.diffusion_train_steps
         # keyed only when not eps (the default before x0 was): caches made with eps keep their keys
         if cfg.diffusion_prediction != "eps":

@@ -47,6 +47,8 @@ def test_action_layout_is_orca_core_joint_order(env):
     env.reset(seed=0)
     env.step(a)
     np.testing.assert_allclose(env.data.ctrl, hand.denormalize(a, hand.joint_ranges(m)), rtol=1e-6)
+    env.step(3 * a)  # out of range: step's inlined denormalize must clip as hand.denormalize does
+    np.testing.assert_array_equal(env.data.ctrl, hand.denormalize(3 * a, hand.joint_ranges(m)))
 
 
 def test_observation_layout_matches_documentation(env):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
+from softflow_bench.config import DEFAULTS_BEFORE, saved_config
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
@@ -52,8 +53,8 @@ def rows(runs: Path, say=print) -> list[dict]:
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
-            **({"diffusion_prediction": s["config"].get("diffusion_prediction", "eps")}
-               if ALGORITHMS[s["algo"]].policy in DIFFUSION_POLICIES else {}),
+            **({"diffusion_prediction": saved_config(s["config"]).diffusion_prediction}
+               if ALGORITHMS[s["algo"]].uses_diffusion else {}),
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
                        f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}",
         })
@@ -71,15 +72,12 @@ def bc_steps(row: dict) -> int:
     return 30000 if row["algo"] in ("diffusion", "dsrl", "bc_diffusion") else 3000
 
 
-DIFFUSION_POLICIES = ("diffusion", "dsrl")
-
-
 def algo_label(row: dict) -> str:
     """The algo, and for a diffusion policy what its denoiser predicts: rows committed before that was
-    recorded predicted the noise (eps, the only choice until 8f9c483 and the default until 738df04)."""
-    if ALGORITHMS[row["algo"]].policy not in DIFFUSION_POLICIES:
+    recorded ran with the value of config.DEFAULTS_BEFORE (eps)."""
+    if not ALGORITHMS[row["algo"]].uses_diffusion:
         return row["algo"]
-    return f"{row['algo']} ({row.get('diffusion_prediction', 'eps')})"
+    return f"{row['algo']} ({row.get('diffusion_prediction', DEFAULTS_BEFORE['diffusion_prediction'])})"
 
 
 def merged(found: list[dict], committed: list[dict]) -> list[dict]:

@@ -41,10 +41,11 @@ def steering_rows(run: Path, states: int) -> list[dict]:
     if data is None:
         raise ValueError(f"{run} has no offline data to draw states from")
     obs = torch.as_tensor(data.sample(np.random.default_rng(0), states)["obs"], dtype=torch.float32)
+    agent, env = agent_of_run(cfg, env_id, loaded[0][2])
+    env.close()
     rows = []
     for policy, (_, _, state, _) in zip(POLICIES, loaded):
-        agent, env = agent_of_run(cfg, env_id, state)
-        env.close()
+        agent.load_state_dict(state)
         gen = torch.Generator().manual_seed(0)
         with torch.no_grad():
             s = agent.normalizer(obs)
