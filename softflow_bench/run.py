@@ -24,7 +24,7 @@ import torch
 
 import softflow_bench
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve
+from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve, saved_config
 from softflow_bench.envs import ENV_IDS
 
 
@@ -123,6 +123,19 @@ def provenance() -> dict:
         "numpy": np.__version__}, "machine": {"cpus": os.cpu_count(), "cuda": torch.cuda.is_available()}}
 
 
+def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
+    """The fields in which a resumed run's config differs from the one it was started with (its
+    config.json), each with both values. A field the run was saved without takes the value the code
+    had then (saved_config), and diffusion_prediction counts only for the algos that read it, so a
+    flow or Gaussian run started before that field existed still resumes."""
+    before = asdict(saved_config(saved))
+    ignored = {"resume", "video", "device"}
+    if not ALGORITHMS[cfg.algo].uses_diffusion:
+        ignored.add("diffusion_prediction")
+    return [f"{k} (saved {before[k]!r}, now {v!r})" for k, v in sorted(asdict(cfg).items())
+            if k not in ignored and before[k] != v]
+
+
 def validated(argv=None) -> tuple[RunConfig, str]:
     """The run a command line asks for, checked in full before anything is written: its resolved
     config and Gymnasium id. Raises ConfigError (argparse itself exits on malformed flags)."""
@@ -135,9 +148,7 @@ def validated(argv=None) -> tuple[RunConfig, str]:
     if cfg.resume and not (out / "checkpoint.pt").exists():
         raise ConfigError(f"--resume: no checkpoint in {out}")
     if cfg.resume:
-        saved = json.loads((out / "config.json").read_text())
-        changed = sorted(k for k, v in asdict(cfg).items()
-                         if k not in ("resume", "video", "device") and saved.get(k) != v)
+        changed = changed_on_resume(json.loads((out / "config.json").read_text()), cfg)
         if changed:
             raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
     if ALGORITHMS[cfg.algo].imitation_only and (cfg.env not in demos_envs() or cfg.demo_episodes == 0):

@@ -139,3 +139,25 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
     assert "last good checkpoint" in proc.stderr and not (out / "summary.json").exists()
     ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in ckpt["agent"].values())
+
+
+@pytest.mark.parametrize("algo, refused", [("softflow", False), ("sac", False), ("diffusion", True), ("dsrl", True)])
+def test_a_run_saved_before_diffusion_prediction_existed_resumes_unless_it_reads_it(tmp_path, algo, refused):
+    """Such a run's config.json lacks the field: it was an eps run if it was a diffusion policy (so
+    resuming it as today's x0 is refused, naming both values) and did not use the field otherwise."""
+    from dataclasses import asdict
+
+    from softflow_bench.config import ConfigError
+    from softflow_bench.run import validated
+
+    argv = ["--algo", algo, "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path)]
+    cfg, _ = validated(argv)
+    saved = {k: v for k, v in asdict(cfg).items() if k != "diffusion_prediction"}
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    if refused:
+        with pytest.raises(ConfigError, match=r"diffusion_prediction \(saved 'eps', now 'x0'\)"):
+            validated(argv + ["--resume"])
+        assert validated(argv + ["--resume", "--diffusion-prediction", "eps"])[0].diffusion_prediction == "eps"
+    else:
+        assert validated(argv + ["--resume"])[0].algo == algo
