@@ -55,6 +55,8 @@ def test_imitation_error_is_a_deterministic_row_per_run(smoke_runs, tmp_path):
     assert [r[1] for r in rows] == ["softflow", "dsrl_na"] and all(r[2] == "bc_policy.pt" for r in rows)
     errors = [float(r[i].strip(" |")) for r in rows for i in (3, 4, 6, 7)]
     assert all(0.0 <= e <= 2.0 for e in errors)  # actions lie in [-1, 1]
+    for r in rows:  # the worst 1 % of states is no better than the average state
+        assert float(r[8].strip(" |")) >= float(r[6])
 
     for bad in ([str(tmp_path / "missing")], [str(runs["softflow"]), "--policy", "nope.pt"],
                 [str(runs["softflow"]), "--states", "0"]):
