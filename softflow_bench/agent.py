@@ -130,7 +130,9 @@ class Agent(nn.Module):
         with torch.no_grad():
             a_next, _ = self.policy.sample(s_next, 1.0, generator=generator, with_log_prob=False)
             q_next = self.q(s_next, a_next, target=True)
-            pick = torch.randperm(self.cfg.critics, generator=generator, device="cpu")[: self.cfg.target_subset]
+            # drawn on the generator's own device (a CUDA generator cannot draw on the CPU)
+            where = generator.device if generator is not None else "cpu"
+            pick = torch.randperm(self.cfg.critics, generator=generator, device=where)[: self.cfg.target_subset]
             q_next = q_next[pick.to(q_next.device)].min(0).values
             target = chunk_td_target(rewards, steps, terminated, q_next, self.cfg.gamma)
         q = self.q(s, batch["actions"])

@@ -181,6 +181,7 @@ class Learner:
             "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
+            "device": self.device.type,  # self.gen's state fits a generator of this device type only
         }
 
     def save(self) -> None:
@@ -194,7 +195,8 @@ class Learner:
         atomic_torch_save(ckpt, self.out / "checkpoint.pt")
 
     def load(self, path: Path | None = None) -> None:
-        ckpt = torch.load(path or self.out / "checkpoint.pt", map_location=self.device, weights_only=True)
+        # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device
+        ckpt = torch.load(path or self.out / "checkpoint.pt", map_location="cpu", weights_only=True)
         self.agent.load_state_dict(ckpt["agent"])
         self.actor_opt.load_state_dict(ckpt["actor_opt"])
         self.critic_opt.load_state_dict(ckpt["critic_opt"])

@@ -74,8 +74,9 @@ BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks"
              "critics", "lr", "batch", "bc_steps", "threads")
 
 
-def bc_cache_path(cfg: RunConfig) -> Path | None:
-    """<cache>/<key>.pt, keyed by the dataset (id, expert hash) and every field BC depends on.
+def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
+    """<cache>/<key>.pt, keyed by the dataset (id, expert hash), every field BC depends on and, off
+    the CPU, the device type (a CUDA generator's state does not fit a CPU one, nor the reverse).
 
     <cache> is $SOFTFLOW_BENCH_CACHE, else data/bc_cache in the checkout.
     """
@@ -100,6 +101,8 @@ def bc_cache_path(cfg: RunConfig) -> Path | None:
         shapes["noise_critic"] = True
     if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match
         shapes["policy_width"] = cfg.policy_width
+    if device_type != "cpu":  # likewise: CPU caches keep their keys
+        shapes["device"] = device_type
     key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed), "code": BC_CODE_VERSION,
            **shapes, **{f: getattr(cfg, f) for f in BC_FIELDS}}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -121,6 +124,21 @@ def provenance() -> dict:
         "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
         "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
         "numpy": np.__version__}, "machine": {"cpus": os.cpu_count(), "cuda": torch.cuda.is_available()}}
+
+
+def run_device(name: str) -> torch.device:
+    """--device: auto (CUDA when there is one), cpu or cuda."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+
+
+def checkpoint_device(path: Path) -> str:
+    """The device type a checkpoint was trained on (checkpoints from before it was saved: cpu)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("device", "cpu")
+    except (RuntimeError, OSError, EOFError, AttributeError) as exc:
+        raise ConfigError(f"--resume: {path} is not a readable checkpoint ({exc})") from None
 
 
 def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
@@ -151,11 +169,14 @@ def validated(argv=None) -> tuple[RunConfig, str]:
         changed = changed_on_resume(json.loads((out / "config.json").read_text()), cfg)
         if changed:
             raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
+        made_on, here = checkpoint_device(out / "checkpoint.pt"), run_device(cfg.device).type
+        if made_on != here:  # its random generator's state only fits a generator of that device
+            raise ConfigError(f"--resume: the run in {out} was trained on {made_on}, this one would run on "
+                              f"{here}; resume it with --device {made_on}")
     if ALGORITHMS[cfg.algo].imitation_only and (cfg.env not in demos_envs() or cfg.demo_episodes == 0):
         raise ConfigError(f"--algo {cfg.algo} imitates demonstrations; {cfg.env} has none here "
                           f"(tasks with an expert: {list(demos_envs())})")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
+    run_device(cfg.device)
     return cfg, env_id
 
 
@@ -171,8 +192,7 @@ def main(argv=None) -> int:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if cfg.device == "auto" else cfg.device))
+    device = run_device(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
     # the code that starts the run (a resumed run keeps the commit it was started with)
@@ -181,7 +201,7 @@ def main(argv=None) -> int:
         started_with.write_text(json.dumps(provenance(), indent=1))
     origin = json.loads(started_with.read_text())
     print(f"{cfg.algo} on {env_id}, tier {cfg.tier}, seed {cfg.seed}, device {device} -> {out}")
-    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device, bc_cache=bc_cache_path(cfg))
+    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device, bc_cache=bc_cache_path(cfg, device.type))
     if cfg.resume:
         learner.load()
         print(f"resumed at stage {learner.state['stage']} step {learner.state['stage_step']}, "

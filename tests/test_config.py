@@ -101,3 +101,11 @@ def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_ran_with():
     del old["diffusion_prediction"]
     assert saved_config(old).diffusion_prediction == "eps"
     assert saved_config(asdict(RunConfig(algo="diffusion"))).diffusion_prediction == "x0"
+
+
+def test_a_gpu_keys_its_own_bc_cache_and_the_cpu_keeps_its_keys():
+    """A BC cache holds its generator's state, which fits only that device type's generator."""
+    from softflow_bench.run import bc_cache_path
+
+    cfg = _resolved("--algo", "softflow", "--tier", "smoke")
+    assert bc_cache_path(cfg, "cuda") != bc_cache_path(cfg) == bc_cache_path(cfg, "cpu")

@@ -154,10 +154,30 @@ def test_a_run_saved_before_diffusion_prediction_existed_resumes_unless_it_reads
     cfg, _ = validated(argv)
     saved = {k: v for k, v in asdict(cfg).items() if k != "diffusion_prediction"}
     (tmp_path / "config.json").write_text(json.dumps(saved))
-    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    torch.save({}, tmp_path / "checkpoint.pt")  # one from before checkpoints named their device: cpu
     if refused:
         with pytest.raises(ConfigError, match=r"diffusion_prediction \(saved 'eps', now 'x0'\)"):
             validated(argv + ["--resume"])
         assert validated(argv + ["--resume", "--diffusion-prediction", "eps"])[0].diffusion_prediction == "eps"
     else:
         assert validated(argv + ["--resume"])[0].algo == algo
+
+
+def test_a_run_is_resumed_only_on_the_device_type_it_was_trained_on(tmp_path):
+    """A generator's saved state fits only a generator of its device, so a checkpoint made on a GPU is
+    refused on the CPU with the flag that resumes it; a checkpoint that cannot be read is refused too."""
+    from dataclasses import asdict
+
+    from softflow_bench.config import ConfigError
+    from softflow_bench.run import validated
+
+    argv = ["--algo", "softflow", "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path)]
+    (tmp_path / "config.json").write_text(json.dumps(asdict(validated(argv)[0])))
+    torch.save({"device": "cuda"}, tmp_path / "checkpoint.pt")
+    with pytest.raises(ConfigError, match="trained on cuda, this one would run on cpu; resume it with --device cuda"):
+        validated(argv + ["--resume", "--device", "cpu"])
+    torch.save({"device": "cpu"}, tmp_path / "checkpoint.pt")
+    assert validated(argv + ["--resume", "--device", "cpu"])[0].resume
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ConfigError, match="not a readable checkpoint"):
+        validated(argv + ["--resume", "--device", "cpu"])

@@ -1,4 +1,9 @@
-"""Agents, batches and one learner-style update at the default method sizes, for the benchmarks."""
+"""Agents, batches and one learner-style update at the default method sizes, for the benchmarks.
+
+They run on the CPU; SOFTFLOW_BENCH_DEVICE=cuda runs them on a GPU instead (the README's GPU figures).
+"""
+
+import os
 
 import torch
 
@@ -6,22 +11,30 @@ from softflow_bench.agent import Agent
 from softflow_bench.config import RunConfig, resolve
 
 OBS_DIM, ACTION_DIM = 60, 17
+DEVICE = torch.device(os.environ.get("SOFTFLOW_BENCH_DEVICE", "cpu"))
+
+
+def sync() -> None:
+    """Wait for the GPU's queued work, so a timer stopped after it measures the work itself."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def make_agent(algo: str) -> Agent:
     torch.manual_seed(0)
-    return Agent(OBS_DIM, ACTION_DIM, resolve(RunConfig(algo=algo), {"algo"}))
+    return Agent(OBS_DIM, ACTION_DIM, resolve(RunConfig(algo=algo), {"algo"})).to(DEVICE)
 
 
 def make_batch(n: int, chunk: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    return {
+    batch = {
         "obs": torch.randn(n, OBS_DIM, generator=g), "next_obs": torch.randn(n, OBS_DIM, generator=g),
         "next_obs1": torch.randn(n, OBS_DIM, generator=g),
         "actions": torch.rand(n, chunk * ACTION_DIM, generator=g) * 1.8 - 0.9,
         "rewards": torch.randn(n, chunk, generator=g), "steps": torch.full((n,), chunk),
         "terminated": torch.zeros(n, dtype=torch.bool), "terminated1": torch.zeros(n, dtype=torch.bool),
     }
+    return {k: v.to(DEVICE) for k, v in batch.items()}
 
 
 def make_update(agent: Agent):
@@ -46,5 +59,6 @@ def make_update(agent: Agent):
             alpha_opt.zero_grad()
             agent.alpha_loss(log_pi).backward()
             alpha_opt.step()
+        sync()
 
     return update

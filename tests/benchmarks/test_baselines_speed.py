@@ -12,22 +12,24 @@ import numpy as np
 import pytest
 import torch
 
-from bench_agents import OBS_DIM, make_agent, make_update
+from bench_agents import DEVICE, OBS_DIM, make_agent, make_update, sync
 
 def test_flow_samples_faster_than_diffusion(benchmark):
     torch.set_num_threads(1)
     flow, diffusion = make_agent("softflow"), make_agent("diffusion")
     obs = np.random.default_rng(0).standard_normal(OBS_DIM).astype(np.float32)
-    s = flow.normalizer(torch.as_tensor(obs)[None]).expand(24, -1)
+    s = flow.normalizer(torch.as_tensor(obs, device=DEVICE)[None]).expand(24, -1)
     chunks = flow.policy.sample(s, 0.7, with_log_prob=False)[0].detach()
 
     @torch.inference_mode()
     def sample_only(agent):
-        return agent.policy.sample(s, 0.7, with_log_prob=False)
+        agent.policy.sample(s, 0.7, with_log_prob=False)
+        sync()
 
     @torch.inference_mode()
     def score_only(agent):
-        return agent.q(s, chunks).mean(0).argmax()
+        agent.q(s, chunks).mean(0).argmax()
+        sync()
 
     parts = {"flow": lambda: flow.act(obs, 0.7, 24), "diffusion": lambda: diffusion.act(obs, 0.7, 24),
              "flow sampling": lambda: sample_only(flow), "diffusion sampling": lambda: sample_only(diffusion),
