@@ -111,6 +111,7 @@ class Learner:
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.state = {"stage": "bc", "stage_step": 0, "online_episodes": 0, "online_env_steps": 0,
                       "curve": [], "wall_time_s": 0.0}
+        self._clock_start: float | None = None  # set by run(): wall_time_s counts from it
         self.log_file = out / "metrics.jsonl"
         from torch.utils.tensorboard import SummaryWriter
 
@@ -189,6 +190,8 @@ class Learner:
             where = f"stage {self.state['stage']} step {self.state['stage_step']}"
             raise TrainingDiverged(f"non-finite weights at {where}; "
                                    f"the last good checkpoint is kept in {self.out}")
+        if self._clock_start is not None:  # so a resumed run's wall time includes the time before the kill
+            self.state["wall_time_s"] = time.time() - self._clock_start
         ckpt = self._checkpoint()
         if len(self.online):
             self.online.save(self.out / "online_buffer.npz")
@@ -268,7 +271,7 @@ class Learner:
 
     def run(self, say=print) -> dict:
         cfg = self.cfg
-        started = time.time() - self.state["wall_time_s"]
+        self._clock_start = time.time() - self.state["wall_time_s"]  # this run's own time, before any BC cache
         if self.state["stage"] == "bc":
             if self.offline is None:
                 say("no offline dataset: skipping the offline stages (pure online RL)")
@@ -303,7 +306,6 @@ class Learner:
         if self.state["stage"] == "online":
             self._online_stage()
             self.state["stage"] = "done"
-        self.state["wall_time_s"] = time.time() - started
         self.save()
         self.save_policy(self.out / "final_policy.pt")
         self.tb.close()

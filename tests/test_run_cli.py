@@ -100,6 +100,7 @@ def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)  # mid-stage, no chance to clean up
     proc.wait()
     assert not (resumed / "summary.json").exists()
+    before_kill = json.loads(torch.load(resumed / "checkpoint.pt", weights_only=True)["state"])["wall_time_s"]
     changed = subprocess.run(RUN + common + ["--out", str(resumed), "--resume", "--gamma", "0.9"], env=env,
                              capture_output=True, text=True, timeout=120)
     assert changed.returncode == 2 and "different config" in changed.stderr and "gamma" in changed.stderr
@@ -108,6 +109,7 @@ def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
     a = json.loads((straight / "summary.json").read_text())
     b = json.loads((resumed / "summary.json").read_text())
     assert a["final"] == b["final"] and a["curve"] == b["curve"]
+    assert 0 < before_kill < b["wall_time_s"]  # the time before the kill counts too
 
 
 def test_bc_checkpoint_is_cached_by_key_and_reuse_changes_nothing(tmp_path):
