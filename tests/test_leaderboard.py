@@ -75,3 +75,15 @@ def test_diffusion_rows_name_their_denoiser_and_eps_and_x0_seeds_are_not_average
     assert algo_label({"algo": "softflow"}) == "softflow"
     assert [a["algo"] for a in aggregate([committed_before_it_was_recorded, x0], ["success_rate"])] == [
         "diffusion (eps)", "diffusion (x0)"]
+
+
+def test_a_row_trained_on_a_gpu_says_so_and_its_command_asks_for_one():
+    from softflow_bench.tools.leaderboard import _ran_on, trained_on_gpu
+
+    def summary(device, cuda):
+        return {"config": {"device": device}, "machine": {"cpus": 16, "cuda": cuda}, "versions": {"torch": "2.11"}}
+
+    assert trained_on_gpu(summary("cuda", True)) and trained_on_gpu(summary("auto", True))
+    assert not trained_on_gpu(summary("cpu", True)) and not trained_on_gpu(summary("auto", False))
+    assert _ran_on(summary("cuda", True)) == "torch 2.11, 16 CPUs, CUDA GPU"
+    assert _ran_on(summary("cpu", True)) == "torch 2.11, 16 CPUs"

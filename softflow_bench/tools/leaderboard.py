@@ -56,7 +56,8 @@ def rows(runs: Path, say=print) -> list[dict]:
             **({"diffusion_prediction": saved_config(s["config"]).diffusion_prediction}
                if ALGORITHMS[s["algo"]].uses_diffusion else {}),
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
-                       f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}",
+                       f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}"
+                       + (" --device cuda" if trained_on_gpu(s) else ""),
         })
     return out
 
@@ -88,10 +89,17 @@ def merged(found: list[dict], committed: list[dict]) -> list[dict]:
     return [table[k] for k in sorted(table)]
 
 
+def trained_on_gpu(summary: dict) -> bool:
+    """--device cuda, or auto where CUDA was there (what run.run_device chose)."""
+    device = summary["config"].get("device", "auto")
+    return device == "cuda" or (device == "auto" and summary.get("machine", {}).get("cuda", False))
+
+
 def _ran_on(summary: dict) -> str:
-    """Torch build and CPU count: runs from different machines are not bit-comparable."""
+    """Torch build, CPU count and GPU: runs from different machines are not bit-comparable."""
     cpus = summary.get("machine", {}).get("cpus")
-    return f"torch {summary['versions']['torch']}" + (f", {cpus} CPUs" if cpus else "")
+    return (f"torch {summary['versions']['torch']}" + (f", {cpus} CPUs" if cpus else "")
+            + (", CUDA GPU" if trained_on_gpu(summary) else ""))
 
 
 def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
