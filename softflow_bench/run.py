@@ -128,9 +128,11 @@ def provenance() -> dict:
 
 def run_device(name: str) -> torch.device:
     """--device: auto (CUDA when there is one), cpu or cuda."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+    return torch.device(name)
 
 
 def checkpoint_device(path: Path) -> str:

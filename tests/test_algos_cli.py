@@ -1,7 +1,6 @@
 """Every `--algo` through the real CLI, smoke tier: the same learner loop runs them all."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -10,14 +9,6 @@ import pytest
 from softflow_bench.algos import ALGORITHMS
 
 RUN = [sys.executable, "-m", "softflow_bench.run"]
-
-
-@pytest.fixture(scope="module")
-def shared_env(tmp_path_factory):
-    """One dataset and one BC cache for the whole module, as a user's machine would have."""
-    root = tmp_path_factory.mktemp("algos")
-    return root, dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), PYTHONUNBUFFERED="1",
-                      SOFTFLOW_BENCH_CACHE=str(root / "bc_cache"))
 
 
 @pytest.mark.parametrize("algo", list(ALGORITHMS))

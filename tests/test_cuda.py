@@ -3,7 +3,6 @@ GPU machine with `pytest tests/test_cuda.py` (the README's "On a GPU" section)."
 
 import copy
 import json
-import os
 import subprocess
 import sys
 
@@ -17,13 +16,6 @@ from softflow_bench.config import RunConfig, resolve, saved_config
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 RUN = [sys.executable, "-m", "softflow_bench.run"]
-
-
-@pytest.fixture(scope="module")
-def shared_env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cuda")
-    return root, dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), PYTHONUNBUFFERED="1",
-                      SOFTFLOW_BENCH_CACHE=str(root / "bc_cache"))
 
 
 @pytest.mark.parametrize("algo", list(ALGORITHMS))
