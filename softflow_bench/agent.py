@@ -155,7 +155,8 @@ class Agent(nn.Module):
 
         Likelihood policies: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset
         chunks). Diffusion: the denoising loss on replay chunks weighted by exp(A / beta), A the
-        critic's advantage of the replay chunk over a fresh policy chunk (normalised by its std).
+        critic's advantage of the replay chunk over a fresh policy chunk (normalised by its std), plus
+        demo_denoise_weight * the plain denoising loss on dataset chunks.
         """
         s = self.normalizer(policy_batch["obs"])
         if not self.policy.has_likelihood:
@@ -165,7 +166,10 @@ class Agent(nn.Module):
                 adv = q_data - q_pi
                 weights = torch.exp(adv / (adv.std() + 1e-6) / self.cfg.awr_temperature).clamp(max=100.0)
                 weights = weights / weights.mean()
-            return (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean(), None
+            loss = (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean()
+            if self.cfg.demo_denoise_weight > 0:  # the anchor: plain denoising on dataset chunks
+                loss = loss + self.cfg.demo_denoise_weight * self.bc_loss(data_batch, generator)
+            return loss, None
         if self.noise_critic is not None:  # dsrl_na: Q of the noise itself, no gradient through DDIM
             w, log_pi = self.policy.sample_noise(s, 1.0, generator)
             q = self.noise_critic(s, w).mean(0)

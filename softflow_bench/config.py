@@ -97,6 +97,10 @@ class RunConfig:
     """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
     the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success
     (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
+    demo_denoise_weight: float = 0.0
+    """diffusion: weight of a plain (unweighted) denoising loss on dataset chunks added to the
+    advantage-weighted replay loss: the diffusion policy's counterpart of lambda's NLL term, an anchor to
+    the demonstrations. 0: none (the `diffusion` rows). Only the `diffusion` algorithm has it."""
     noise_bound: float = 1.5
     """dsrl: bound on the noise actor's mean per dimension (tanh-squashed). Far-out noise is noise the
     frozen diffusion policy never denoised in training, and DDIM maps it off the data: on the toy
@@ -268,6 +272,11 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:
         raise ConfigError(f"--diffusion-prediction must be {' or '.join(DIFFUSION_PREDICTIONS)}, "
                           f"got {cfg.diffusion_prediction!r}")
+    if cfg.demo_denoise_weight < 0:
+        raise ConfigError(f"--demo-denoise-weight must be >= 0, got {cfg.demo_denoise_weight}")
+    if cfg.demo_denoise_weight > 0 and (spec.policy != "diffusion" or spec.imitation_only):
+        raise ConfigError(f"--demo-denoise-weight is the diffusion algorithm's; {cfg.algo} has none "
+                          "(a likelihood policy's imitation term is --bc-weight)")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,

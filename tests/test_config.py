@@ -109,3 +109,12 @@ def test_a_gpu_keys_its_own_bc_cache_and_the_cpu_keeps_its_keys():
 
     cfg = _resolved("--algo", "softflow", "--tier", "smoke")
     assert bc_cache_path(cfg, "cuda") != bc_cache_path(cfg) == bc_cache_path(cfg, "cpu")
+
+
+def test_the_demo_anchor_is_the_diffusion_algorithms_alone_and_not_negative():
+    assert _resolved("--algo", "diffusion", "--demo-denoise-weight", "3").demo_denoise_weight == 3.0
+    for algo in ("softflow", "bc_diffusion", "dsrl"):
+        with pytest.raises(ConfigError, match="--demo-denoise-weight is the diffusion algorithm's"):
+            _resolved("--algo", algo, "--demo-denoise-weight", "1")
+    with pytest.raises(ConfigError, match="--demo-denoise-weight must be >= 0"):
+        _resolved("--algo", "diffusion", "--demo-denoise-weight", "-1")
