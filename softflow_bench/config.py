@@ -272,8 +272,6 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:
         raise ConfigError(f"--diffusion-prediction must be {' or '.join(DIFFUSION_PREDICTIONS)}, "
                           f"got {cfg.diffusion_prediction!r}")
-    if cfg.demo_denoise_weight < 0:
-        raise ConfigError(f"--demo-denoise-weight must be >= 0, got {cfg.demo_denoise_weight}")
     if cfg.demo_denoise_weight > 0 and (spec.policy != "diffusion" or spec.imitation_only):
         raise ConfigError(f"--demo-denoise-weight is the diffusion algorithm's; {cfg.algo} has none "
                           "(a likelihood policy's imitation term is --bc-weight)")
@@ -281,9 +279,9 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
                       cfg.noise_bound)
-    if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight) < 0:
+    if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight) < 0:
         raise ConfigError("temperature, explore_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
-                          "> 0; alpha and bc_weight >= 0")
+                          "> 0; alpha, bc_weight and demo_denoise_weight >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     return cfg

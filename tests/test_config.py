@@ -116,5 +116,5 @@ def test_the_demo_anchor_is_the_diffusion_algorithms_alone_and_not_negative():
     for algo in ("softflow", "bc_diffusion", "dsrl"):
         with pytest.raises(ConfigError, match="--demo-denoise-weight is the diffusion algorithm's"):
             _resolved("--algo", algo, "--demo-denoise-weight", "1")
-    with pytest.raises(ConfigError, match="--demo-denoise-weight must be >= 0"):
+    with pytest.raises(ConfigError, match="demo_denoise_weight >= 0"):
         _resolved("--algo", "diffusion", "--demo-denoise-weight", "-1")
