@@ -194,14 +194,25 @@ def saved_config(saved: dict) -> RunConfig:
 #: Fields that say where and how a run is carried out, not what it learns.
 BOOKKEEPING = ("out", "device", "resume", "video", "threads")
 
+#: Fields only a diffusion denoiser reads (AlgoSpec.uses_diffusion): any other algo runs the same whatever
+#: they hold (a flow or Gaussian run saved before diffusion_prediction existed reads as eps, DEFAULTS_BEFORE).
+DIFFUSION_FIELDS = ("diffusion_steps", "diffusion_train_steps", "diffusion_prediction")
+
+
+def unread_fields(algo: str) -> set[str]:
+    """The fields the algo never reads, so that a difference in them is no difference in the run."""
+    return set() if ALGORITHMS[algo].uses_diffusion else set(DIFFUSION_FIELDS)
+
 
 def non_defaults(cfg: RunConfig) -> dict:
     """The fields of a resolved config that differ from what its algo, env and tier give by default
-    today (bookkeeping fields left out): what a table must show beside a run's algo to name it."""
+    today (bookkeeping fields and those the algo never reads left out): what a table must show beside
+    a run's algo to name it."""
     default = resolve(RunConfig(algo=cfg.algo, env=cfg.env, tier=cfg.tier, seed=cfg.seed),
                       {"algo", "env", "tier", "seed"})
     return {f.name: getattr(cfg, f.name) for f in fields(RunConfig)
-            if f.name not in BOOKKEEPING and getattr(cfg, f.name) != getattr(default, f.name)}
+            if f.name not in {*BOOKKEEPING, *unread_fields(cfg.algo)}
+            and getattr(cfg, f.name) != getattr(default, f.name)}
 
 
 def _field_docs() -> dict[str, str]:

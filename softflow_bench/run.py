@@ -24,7 +24,7 @@ import torch
 
 import softflow_bench
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve, saved_config
+from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve, saved_config, unread_fields
 from softflow_bench.envs import ENV_IDS
 
 
@@ -146,12 +146,10 @@ def checkpoint_device(path: Path) -> str:
 def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
     """The fields in which a resumed run's config differs from the one it was started with (its
     config.json), each with both values. A field the run was saved without takes the value the code
-    had then (saved_config), and diffusion_prediction counts only for the algos that read it, so a
-    flow or Gaussian run started before that field existed still resumes."""
+    had then (saved_config), and fields the algo never reads do not count (config.unread_fields), so
+    a flow or Gaussian run started before diffusion_prediction existed still resumes."""
     before = asdict(saved_config(saved))
-    ignored = {"resume", "video", "device"}
-    if not ALGORITHMS[cfg.algo].uses_diffusion:
-        ignored.add("diffusion_prediction")
+    ignored = {"resume", "video", "device", *unread_fields(cfg.algo)}
     return [f"{k} (saved {before[k]!r}, now {v!r})" for k, v in sorted(asdict(cfg).items())
             if k not in ignored and before[k] != v]
 

@@ -33,6 +33,11 @@ def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and
     assert non_defaults(_resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.7")) == {}
     changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
     assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
+    # a field the algo never reads is no setting of it: a flow run saved before diffusion_prediction
+    # existed loads as eps (DEFAULTS_BEFORE) and is still a default softflow run
+    assert non_defaults(_resolved("--diffusion-prediction", "eps", "--diffusion-steps", "5")) == {}
+    assert non_defaults(_resolved("--algo", "diffusion", "--diffusion-prediction", "eps")) == {
+        "diffusion_prediction": "eps"}
 
 
 def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
@@ -101,6 +106,21 @@ def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_ran_with():
     del old["diffusion_prediction"]
     assert saved_config(old).diffusion_prediction == "eps"
     assert saved_config(asdict(RunConfig(algo="diffusion"))).diffusion_prediction == "x0"
+
+
+def test_resume_refuses_a_changed_field_only_where_the_algo_reads_it():
+    """A flow run saved before diffusion_prediction existed (read back as eps) resumes under today's
+    x0 default; a diffusion run saved so would not: its denoiser would change under it."""
+    from dataclasses import asdict
+
+    from softflow_bench.run import changed_on_resume
+
+    for algo, refused in (("softflow", []), ("diffusion", ["diffusion_prediction (saved 'eps', now 'x0')"])):
+        old = asdict(_resolved("--algo", algo, "--tier", "smoke"))
+        del old["diffusion_prediction"]
+        assert changed_on_resume(old, _resolved("--algo", algo, "--tier", "smoke")) == refused
+    saved = asdict(_resolved("--tier", "smoke"))
+    assert changed_on_resume(saved, _resolved("--tier", "smoke", "--gamma", "0.9")) == ["gamma (saved 0.99, now 0.9)"]
 
 
 def test_a_gpu_keys_its_own_bc_cache_and_the_cpu_keeps_its_keys():

@@ -17,14 +17,22 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
                    capture_output=True, timeout=300)
     # a copy elsewhere (as --out makes) is not the run its row's command reproduces: skipped, said so
     shutil.copytree(runs / "cube_pronation" / "softflow", runs / "cube_pronation" / "softflow_copy")
+    # nor is a run at its default place made with a field given (here --bc-weight 7 as its saved config)
+    variant = runs / "cube_pronation" / "softflow" / "seed1"
+    shutil.copytree(runs / "cube_pronation" / "softflow" / "seed0", variant)
+    made_with = json.loads((variant / "summary.json").read_text())
+    made_with.update(seed=1, config={**made_with["config"], "seed": 1, "bc_weight": 7.0})
+    (variant / "summary.json").write_text(json.dumps(made_with))
     out = tmp_path / "lb.md"
     made = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs),
                            "--out", str(out)], check=True, capture_output=True, text=True, timeout=60)
     assert "skipped" in made.stdout and "softflow_copy" in made.stdout
+    assert "skipped" in made.stdout and "seed1: made with bc_weight=7.0" in made.stdout
     text = out.read_text()
     summary = json.loads((runs / "cube_pronation" / "softflow" / "seed0" / "summary.json").read_text())
     final = summary["final"]["success_rate"]
     assert "| cube_pronation | softflow | smoke | 30 | 0 |" in text.split("## Every run")[1]
+    assert "| cube_pronation | softflow | smoke | 30 | 1 |" not in text
     assert "## Mean over seeds" in text
     assert f"→ {final:.2f}" in text
     assert "python -m softflow_bench.run --algo softflow --env cube_pronation --tier smoke --seed 0" in text

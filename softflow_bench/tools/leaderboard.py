@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import DEFAULTS_BEFORE, saved_config
+from softflow_bench.config import DEFAULTS_BEFORE, non_defaults, saved_config
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
@@ -38,13 +38,19 @@ def offline_point(summary: dict) -> dict | None:
 
 
 def rows(runs: Path, say=print) -> list[dict]:
-    """The runs at their default places, <runs>/<env>/<algo>/seed<N> (others, e.g. a copy made with
-    --out, are skipped with a note: the row's command must reproduce the run it shows)."""
+    """The runs at their default places, <runs>/<env>/<algo>/seed<N>, made with the default config of
+    their algo, env and tier. Others (a copy made with --out; a run given e.g. --bc-weight, or made when
+    a default was different) are skipped with a note: the row's command must reproduce the run it shows."""
     out = []
     for path in sorted(runs.glob("*/*/seed*/summary.json")):
         s = json.loads(path.read_text())
         if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
             say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
+            continue
+        changed = non_defaults(saved_config(s["config"]))
+        if changed:
+            say(f"skipped {path.parent}: made with {', '.join(f'{k}={v}' for k, v in changed.items())}, "
+                f"not today's defaults for {s['algo']} on {s['env']} ({s['tier']} tier)")
             continue
         before = offline_point(s)
         out.append({
