@@ -123,7 +123,11 @@ def provenance() -> dict:
     return {"git_commit": commit, "versions": {
         "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
         "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
-        "numpy": np.__version__}, "machine": {"cpus": os.cpu_count(), "cuda": torch.cuda.is_available()}}
+        "numpy": np.__version__}, "machine": {
+            "cpus": os.cpu_count(), "cuda": torch.cuda.is_available(),
+            # the vector instructions torch's CPU kernels use: runs that differ in it are not
+            # bit-comparable (their float sums are ordered differently), all else equal
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}}
 
 
 def run_device(name: str) -> torch.device:

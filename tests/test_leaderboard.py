@@ -95,3 +95,5 @@ def test_a_row_trained_on_a_gpu_says_so_and_its_command_asks_for_one():
     assert not trained_on_gpu(summary("cpu", True)) and not trained_on_gpu(summary("auto", False))
     assert _ran_on(summary("cuda", True)) == "torch 2.11, 16 CPUs, CUDA GPU"
     assert _ran_on(summary("cpu", True)) == "torch 2.11, 16 CPUs"
+    assert _ran_on({**summary("cpu", False), "machine": {"cpus": 2, "cpu_capability": "AVX2"}}) == (
+        "torch 2.11, 2 CPUs (AVX2)")

@@ -29,6 +29,8 @@ def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
                 "online_env_steps", "online_episodes", "curve", "final"]:
         assert key in summary
     assert summary["online_episodes"] == 2 and summary["online_env_steps"] > 0
+    # the machine says which CPU kernels made it (runs on others are not bit-comparable)
+    assert summary["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     # one point before online RL (the BC/offline point) and one per eval_every online episodes
     assert summary["curve"][0]["online_env_steps"] == 0 and len(summary["curve"]) == 3
     for key in ["success_rate", "return_mean", "turns_mean", "drop_rate"]:

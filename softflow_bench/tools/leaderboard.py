@@ -102,10 +102,12 @@ def trained_on_gpu(summary: dict) -> bool:
 
 
 def _ran_on(summary: dict) -> str:
-    """Torch build, CPU count and GPU: runs from different machines are not bit-comparable."""
-    cpus = summary.get("machine", {}).get("cpus")
+    """Torch build, CPU count and vector instructions (where recorded) and GPU: runs from
+    different machines are not bit-comparable."""
+    machine = summary.get("machine", {})
+    cpus, isa = machine.get("cpus"), machine.get("cpu_capability")
     return (f"torch {summary['versions']['torch']}" + (f", {cpus} CPUs" if cpus else "")
-            + (", CUDA GPU" if trained_on_gpu(summary) else ""))
+            + (f" ({isa})" if isa else "") + (", CUDA GPU" if trained_on_gpu(summary) else ""))
 
 
 def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
