@@ -47,7 +47,8 @@ def rows(runs: Path, say=print) -> list[dict]:
         if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
             say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
             continue
-        changed = non_defaults(saved_config(s["config"]))
+        cfg = saved_config(s["config"])
+        changed = non_defaults(cfg)
         if changed:
             say(f"skipped {path.parent}: made with {', '.join(f'{k}={v}' for k, v in changed.items())}, "
                 f"not today's defaults for {s['algo']} on {s['env']} ({s['tier']} tier)")
@@ -59,7 +60,7 @@ def rows(runs: Path, say=print) -> list[dict]:
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
-            **({"diffusion_prediction": saved_config(s["config"]).diffusion_prediction}
+            **({"diffusion_prediction": cfg.diffusion_prediction}
                if ALGORITHMS[s["algo"]].uses_diffusion else {}),
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
                        f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}"
