@@ -178,6 +178,11 @@ class ConfigError(ValueError):
     """A configuration that cannot run; the message names the valid choices."""
 
 
+def device_type(name: str, cuda_available: bool) -> str:
+    """The device type --device NAME means on a machine with or without CUDA (auto: CUDA when there)."""
+    return ("cuda" if cuda_available else "cpu") if name == "auto" else name
+
+
 #: Fields whose default changed after runs were saved without them: such a run ran with the old value.
 #: diffusion_prediction: eps until 738df04 made x0 the default (the field itself came with 8f9c483).
 DEFAULTS_BEFORE = {"diffusion_prediction": "eps"}

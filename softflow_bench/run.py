@@ -24,7 +24,8 @@ import torch
 
 import softflow_bench
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import ConfigError, RunConfig, parse_args, resolve, saved_config, unread_fields
+from softflow_bench.config import (ConfigError, RunConfig, device_type, parse_args, resolve, saved_config,
+                                   unread_fields)
 from softflow_bench.envs import ENV_IDS
 
 
@@ -132,8 +133,7 @@ def provenance() -> dict:
 
 def run_device(name: str) -> torch.device:
     """--device: auto (CUDA when there is one), cpu or cuda."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
+    name = device_type(name, torch.cuda.is_available())
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("--device cuda: CUDA is not available here; use auto or cpu")
     return torch.device(name)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import DEFAULTS_BEFORE, non_defaults, saved_config
+from softflow_bench.config import DEFAULTS_BEFORE, device_type, non_defaults, saved_config
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
@@ -97,9 +97,9 @@ def merged(found: list[dict], committed: list[dict]) -> list[dict]:
 
 
 def trained_on_gpu(summary: dict) -> bool:
-    """--device cuda, or auto where CUDA was there (what run.run_device chose)."""
-    device = summary["config"].get("device", "auto")
-    return device == "cuda" or (device == "auto" and summary.get("machine", {}).get("cuda", False))
+    """Whether the run's --device meant CUDA on the machine that made it (run.run_device's rule)."""
+    return device_type(summary["config"].get("device", "auto"),
+                       summary.get("machine", {}).get("cuda", False)) == "cuda"
 
 
 def _ran_on(summary: dict) -> str:
