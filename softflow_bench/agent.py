@@ -20,6 +20,11 @@ from softflow_bench.config import RunConfig
 from softflow_bench.flow import ChunkFlow, mlp
 
 
+#: Noised dataset chunks are clipped into +-DEMO_NOISE_CLIP: a demonstrated action at a joint limit
+#: then sits at atanh(0.999) = 3.8 in a flow's pre-tanh space, not pushed past the limit.
+DEMO_NOISE_CLIP = 1 - 1e-3
+
+
 class ObsNormalizer(nn.Module):
     """Fixed per-dimension standardisation, fitted once on the offline data."""
 
@@ -116,8 +121,14 @@ class Agent(nn.Module):
 
     # ---- losses ---------------------------------------------------------------------------
     def bc_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
-        """Stage 1 (and the likelihood term later): the policy's imitation loss on dataset chunks."""
-        return self.policy.bc_loss(batch["actions"], self.normalizer(batch["obs"]), generator).mean()
+        """Stage 1 (and the likelihood term later): the policy's imitation loss on dataset chunks,
+        each jittered by N(0, demo_noise^2) when demo_noise > 0 (no draw at all otherwise, so runs
+        without it keep their random streams)."""
+        chunks = batch["actions"]
+        if self.cfg.demo_noise > 0:
+            noise = torch.randn(chunks.shape, device=chunks.device, dtype=chunks.dtype, generator=generator)
+            chunks = (chunks + self.cfg.demo_noise * noise).clamp(-DEMO_NOISE_CLIP, DEMO_NOISE_CLIP)
+        return self.policy.bc_loss(chunks, self.normalizer(batch["obs"]), generator).mean()
 
     def critic_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         s = self.normalizer(batch["obs"])

@@ -77,6 +77,11 @@ class RunConfig:
     softflow with the fixed flow, 3 seeds each, against 100 (chosen before the fix of dcfa593): cube
     success 0.22 vs 0.03, scissors cut 0.70 vs 0.73
     (results/sweeps/softflow_bc_weight_{cube_pronation,scissors_tape}_quick.md)."""
+    demo_noise: float = 0.0
+    """sigma of Gaussian noise added to the dataset chunks (normalised actions) in every loss that
+    imitates them: the BC stage, lambda's NLL term and the diffusion anchor; noised chunks are clipped to
+    +-(1 - 1e-3). It spreads the learned density around each demonstrated chunk, so the flow's typical
+    sample follows a demonstrated motion where without it the flow stalls (docs/method.md). 0: none."""
     alpha: float = 0.0
     """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW, as method.md decides. With
     --auto-alpha, its starting value."""
@@ -295,9 +300,9 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
                       cfg.noise_bound)
-    if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight) < 0:
+    if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight, cfg.demo_noise) < 0:
         raise ConfigError("temperature, explore_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
-                          "> 0; alpha, bc_weight and demo_denoise_weight >= 0")
+                          "> 0; alpha, bc_weight, demo_denoise_weight and demo_noise >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     return cfg

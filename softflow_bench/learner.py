@@ -27,6 +27,9 @@ from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
+#: Episodes that choose a setting (an acting temperature, a noise scale) use seeds VALIDATION_SEED_BASE + i,
+#: disjoint from the evaluation seeds, so no reported number is measured on the episodes that chose it.
+VALIDATION_SEED_BASE = 2_000_000
 ONLINE_SEED_BASE = 500_000
 
 
@@ -78,12 +81,12 @@ def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperat
 
 
 def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Generator, episodes: int,
-                    desc: str = "eval") -> dict[str, float]:
-    """`episodes` evaluation episodes on the fixed seeds EVAL_SEED_BASE + i at cfg.temperature:
-    success rate, mean return and the task's metrics."""
+                    desc: str = "eval", seed_base: int = EVAL_SEED_BASE) -> dict[str, float]:
+    """`episodes` episodes on the fixed seeds seed_base + i at cfg.temperature: success rate, mean
+    return and the task's metrics."""
     infos, returns = [], []
     for i in tqdm(range(episodes), desc=desc, leave=False):
-        _, info, ret, _, _ = play_episode(env, agent, cfg, EVAL_SEED_BASE + i, cfg.temperature, gen)
+        _, info, ret, _, _ = play_episode(env, agent, cfg, seed_base + i, cfg.temperature, gen)
         infos.append(info)
         returns.append(ret)
     return {"success_rate": float(np.mean([bool(i.get("success", False)) for i in infos])),

@@ -100,6 +100,8 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
             shapes["diffusion_prediction"] = cfg.diffusion_prediction
     if spec.noise_critic:  # one more module in the checkpoint
         shapes["noise_critic"] = True
+    if cfg.demo_noise:  # only when set, likewise
+        shapes["demo_noise"] = cfg.demo_noise
     if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match
         shapes["policy_width"] = cfg.policy_width
     if device_type != "cpu":  # likewise: CPU caches keep their keys

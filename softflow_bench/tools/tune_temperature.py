@@ -1,0 +1,123 @@
+"""Choose a policy's acting temperature on validation episodes: the one sampling protocol.
+
+    python -m softflow_bench.tools.tune_temperature RUN_DIR [RUN_DIR ...] --name NAME \\
+        [--policy bc_policy.pt] [--temperatures 0.05 0.1 0.2 0.3 0.5 0.7 1.0] [--episodes 50]
+
+Every policy family gets the same search: the same grid of temperatures (a flow's or Gaussian's
+base-noise scale; a diffusion policy's scale of DDIM's starting noise) and the same number of
+episodes per value, on the validation seeds 2,000,000 + i that no evaluation uses. Each run is
+acted with its own saved config (candidates, chunk) but the temperature. The chosen temperature
+has the highest mean success over the given runs (ties: the higher mean return). Writes
+results/sweeps/NAME.md and .json, the command at the top.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from softflow_bench.tools.evaluate import agent_of_run, load_run, wilson_interval
+
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
+GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+
+
+def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
+    """One row per temperature for one run's policy (`loaded` = evaluate.load_run's result)."""
+    import torch
+
+    from softflow_bench.learner import VALIDATION_SEED_BASE, evaluate_policy
+
+    cfg, env_id, state, commit = loaded
+    agent, env = agent_of_run(cfg, env_id, state)
+    rows = []
+    for t in temperatures:
+        # a generator seeded per value: a row does not depend on which other values were swept
+        gen = torch.Generator().manual_seed(cfg.seed)
+        metrics = evaluate_policy(env, agent, dataclasses.replace(cfg, temperature=t), gen, episodes,
+                                  desc=f"{run.name} T={t}", seed_base=VALIDATION_SEED_BASE)
+        successes = round(metrics["success_rate"] * episodes)
+        rows.append({"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "temperature": t,
+                     "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
+                     "success_ci95": wilson_interval(successes, episodes)})
+        print(f"{run} T={t}: success {metrics['success_rate']:.3f}, return {metrics['return_mean']:.2f}", flush=True)
+    env.close()
+    return rows
+
+
+def choose(rows: list[dict]) -> tuple[float, dict[float, dict[str, float]]]:
+    """(chosen temperature, per temperature the mean success and return over runs)."""
+    by_t: dict[float, dict[str, float]] = {}
+    for t in dict.fromkeys(r["temperature"] for r in rows):
+        rs = [r for r in rows if r["temperature"] == t]
+        by_t[t] = {"success_rate": float(np.mean([r["success_rate"] for r in rs])),
+                   "return_mean": float(np.mean([r["return_mean"] for r in rs])), "runs": len(rs)}
+    best = max(by_t, key=lambda t: (by_t[t]["success_rate"], by_t[t]["return_mean"]))
+    return best, by_t
+
+
+def to_markdown(rows: list[dict], command: str, policy: str) -> str:
+    best, by_t = choose(rows)
+    extra = [m for m in ("turns_mean", "drop_rate", "grasp_rate", "cut_rate") if m in rows[0]]
+    lines = [f"# Acting temperature on validation episodes ({rows[0]['episodes']} per value, {policy})", "",
+             f"Regenerate: `{command}`", "",
+             "Validation seeds 2,000,000 + i (disjoint from the evaluation seeds); each run's own config but "
+             "the temperature. Chosen: the highest mean success over runs (ties: higher return).", "",
+             f"**Chosen temperature: {best}**", "",
+             "| temperature | runs | mean success | mean return |", "|---|---|---|---|"]
+    lines += [f"| {t} | {v['runs']} | {v['success_rate']:.3f} | {v['return_mean']:.2f} |" for t, v in by_t.items()]
+    lines += ["", "| run | seed | temperature | success | 95 % CI | return | " + " | ".join(extra) + " |",
+              "|---|---|---|---|---|---|" + "---|" * len(extra)]
+    for r in rows:
+        lo, hi = r["success_ci95"]
+        lines.append(f"| {r['run']} | {r['seed']} | {r['temperature']} | {r['success_rate']:.3f} | [{lo:.2f}, {hi:.2f}] "
+                     f"| {r['return_mean']:.2f} | " + " | ".join(f"{r[m]:.3f}" for m in extra) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", type=Path, help="run directories holding the policy file")
+    p.add_argument("--name", required=True, help="the table goes to <results>/<name>.md and .json")
+    p.add_argument("--policy", default="bc_policy.pt", help="which saved policy of each run")
+    p.add_argument("--temperatures", type=float, nargs="+", default=list(GRID))
+    p.add_argument("--episodes", type=int, default=50, help="validation episodes per run and temperature")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
+    args = p.parse_args(argv)
+    if args.episodes < 1:
+        print(f"error: --episodes must be at least 1, got {args.episodes}", file=sys.stderr)
+        return 2
+    if bad := [t for t in args.temperatures if not 0 < t < float("inf")]:
+        print(f"error: --temperatures must be positive and finite, got {bad}", file=sys.stderr)
+        return 2
+    try:
+        loaded = [load_run(run, args.policy) for run in args.runs]
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(args.threads)
+    rows = [row for run, run_loaded in zip(args.runs, loaded)
+            for row in sweep_run(run, run_loaded, args.temperatures, args.episodes)]
+    args.results.mkdir(parents=True, exist_ok=True)
+    command = "python -m softflow_bench.tools.tune_temperature " + shlex.join(argv)
+    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.policy))
+    best, by_t = choose(rows)
+    (args.results / f"{args.name}.json").write_text(json.dumps(
+        {"command": command, "chosen": best, "by_temperature": {str(k): v for k, v in by_t.items()}, "rows": rows},
+        indent=1))
+    print(f"chosen temperature {best}; wrote {args.results / args.name}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
