@@ -110,13 +110,26 @@ class Agent(nn.Module):
 
     # ---- acting ---------------------------------------------------------------------------
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, temperature: float, candidates: int, generator=None) -> np.ndarray:
-        """Best of `candidates` chunks by the critic's ensemble mean. Returns (H * action_dim,)."""
+    def act(self, obs: np.ndarray, temperature: float, candidates: int, generator=None,
+            picks: list | None = None) -> np.ndarray:
+        """Best of `candidates` chunks by the critic's ensemble mean. Returns (H * action_dim,).
+
+        `picks`, when given, gets one entry per decision with candidates > 1: how far the pick's Q
+        stands above the candidates' mean (q_gap) and the ensemble's spread on the pick
+        (q_disagreement). A large gap with a large spread is a critic that picks where it is unsure.
+        """
         device = self.normalizer.mean.device
         s = self.normalizer(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])
         s = s.expand(candidates, -1)
         chunks, _ = self.policy.sample(s, temperature, generator=generator, with_log_prob=False)
-        best = self.q(s, chunks).mean(0).argmax() if candidates > 1 else 0
+        if candidates == 1:
+            return chunks[0].cpu().numpy()
+        q = self.q(s, chunks)
+        q_mean = q.mean(0)
+        best = q_mean.argmax()
+        if picks is not None:
+            picks.append({"q_gap": float(q_mean[best] - q_mean.mean()),
+                          "q_disagreement": float(q[:, best].std(correction=0))})
         return chunks[best].cpu().numpy()
 
     # ---- losses ---------------------------------------------------------------------------
@@ -139,7 +152,8 @@ class Agent(nn.Module):
             s_next = self.normalizer(batch["next_obs"])
             rewards, steps, terminated = batch["rewards"], batch["steps"], batch["terminated"]
         with torch.no_grad():
-            a_next, _ = self.policy.sample(s_next, 1.0, generator=generator, with_log_prob=False)
+            a_next, _ = self.policy.sample(s_next, self.cfg.target_temperature, generator=generator,
+                                           with_log_prob=False)
             q_next = self.q(s_next, a_next, target=True)
             # drawn on the generator's own device (a CUDA generator cannot draw on the CPU)
             where = generator.device if generator is not None else "cpu"
@@ -161,8 +175,11 @@ class Agent(nn.Module):
         return ((self.noise_critic(s, w) - target[None]) ** 2).mean()
 
     def actor_loss(self, policy_batch: dict[str, torch.Tensor], data_batch: dict[str, torch.Tensor],
-                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(actor loss, log pi of the policy's chunks or None).
+                   generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
+        """(actor loss, log pi of the policy's chunks or None, its terms detached for the logs).
+
+        The policy's chunks are drawn at cfg.target_temperature.
 
         Likelihood policies: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset
         chunks). Diffusion: the denoising loss on replay chunks weighted by exp(A / beta), A the
@@ -173,27 +190,32 @@ class Agent(nn.Module):
         if not self.policy.has_likelihood:
             with torch.no_grad():
                 q_data = self.q(s, policy_batch["actions"]).mean(0)
-                q_pi = self.q(s, self.policy.sample(s, 1.0, generator=generator)[0]).mean(0)
+                q_pi = self.q(s, self.policy.sample(s, self.cfg.target_temperature, generator=generator)[0]).mean(0)
                 adv = q_data - q_pi
                 weights = torch.exp(adv / (adv.std() + 1e-6) / self.cfg.awr_temperature).clamp(max=100.0)
                 weights = weights / weights.mean()
             loss = (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean()
             if self.cfg.demo_denoise_weight > 0:  # the anchor: plain denoising on dataset chunks
                 loss = loss + self.cfg.demo_denoise_weight * self.bc_loss(data_batch, generator)
-            return loss, None
+            return loss, None, {"advantage_std": adv.std()}
         if self.noise_critic is not None:  # dsrl_na: Q of the noise itself, no gradient through DDIM
-            w, log_pi = self.policy.sample_noise(s, 1.0, generator)
+            w, log_pi = self.policy.sample_noise(s, self.cfg.target_temperature, generator)
             q = self.noise_critic(s, w).mean(0)
         else:
-            chunk, log_pi = self.policy.sample(s, 1.0, generator=generator)
+            chunk, log_pi = self.policy.sample(s, self.cfg.target_temperature, generator=generator)
             q = self.q(s, chunk).mean(0)
         # Q's scale grows with returns; normalise it so lambda keeps one meaning (TD3+BC).
         q_term = -(q / q.abs().mean().detach().clamp(min=1e-3)).mean()
         log_pi = log_pi / self.chunk_dim  # per dimension, like the NLL term
         loss = q_term + self.alpha * log_pi.mean()
+        # what drifts when an online stage goes wrong: the data's NLL rises, the policy's own chunks
+        # move where the critic's Q is high and the data is not
+        terms = {"q_policy": q.mean().detach(), "nll_policy": -log_pi.mean().detach()}
         if self.cfg.bc_weight > 0:
-            loss = loss + self.cfg.bc_weight * self.bc_loss(data_batch, generator)
-        return loss, log_pi.detach()
+            nll_data = self.bc_loss(data_batch, generator)
+            loss = loss + self.cfg.bc_weight * nll_data
+            terms["nll_data"] = nll_data.detach()
+        return loss, log_pi.detach(), terms
 
     def alpha_loss(self, log_pi: torch.Tensor) -> torch.Tensor:
         """SAC's temperature loss: raise alpha while entropy per dimension is below the target."""

@@ -115,6 +115,11 @@ class RunConfig:
     """Base-noise scale when acting in evaluations (deployment default 0.7)."""
     explore_temperature: float = 1.0
     """Base-noise scale when collecting online episodes (exploration)."""
+    target_temperature: float = 1.0
+    """Base-noise scale of the policy's chunks inside the updates: the chunk the critic's TD target
+    bootstraps from, and the one the actor's Q term (a diffusion policy's advantage baseline) is taken at.
+    1: the untempered policy. A policy that acts at a low `temperature` is otherwise valued and improved
+    at chunks it never executes."""
     candidates: int = 24
     """N: chunks sampled per decision, the critic's best executed (24 in RL, 64 at deployment)."""
     offline_ratio: float = 0.5
@@ -176,7 +181,18 @@ TASK_DEFAULTS: dict[str, dict[str, float]] = {
 }
 TASK_DEFAULTS["scissors_tape_dense"] = TASK_DEFAULTS["scissors_tape"]  # same task, staged reward
 
+#: Per task and policy family (AlgoSpec.policy: flow, gaussian, diffusion, dsrl): what the sampling
+#: protocol chose for that family (docs/method.md: acting and exploring temperatures on validation
+#: episodes, the demonstration noise by a sweep), each entry naming its sweep files. Over the task's
+#: defaults, under the algorithm's.
+FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {}
+
 ALGOS = tuple(ALGORITHMS)
+
+
+def family_task(env: str) -> str:
+    """The task whose family defaults an env takes: scissors_tape_dense is the scissors task."""
+    return "scissors_tape" if env == "scissors_tape_dense" else env
 
 
 class ConfigError(ValueError):
@@ -260,9 +276,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"unknown tier {cfg.tier!r}; choose one of {sorted(TIERS)}")
     if cfg.algo not in ALGOS:
         raise ConfigError(f"unknown algo {cfg.algo!r}; choose one of {list(ALGOS)}")
-    # precedence: tier < task < algorithm < command line
+    # precedence: tier < task < task and policy family < algorithm < command line
     spec = ALGORITHMS[cfg.algo]
-    budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}), **spec.defaults}
+    budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}),
+              **FAMILY_DEFAULTS.get((family_task(cfg.env), spec.policy), {}), **spec.defaults}
     if spec.explore_temperature_cap is not None:
         explore = budget.get("explore_temperature", cfg.explore_temperature)
         budget["explore_temperature"] = min(explore, spec.explore_temperature_cap)
@@ -298,10 +315,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
                           "(a likelihood policy's imitation term is --bc-weight)")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
-    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
+    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.target_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
                       cfg.noise_bound)
     if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight, cfg.demo_noise) < 0:
-        raise ConfigError("temperature, explore_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
+        raise ConfigError("temperature, explore_temperature, target_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
                           "> 0; alpha, bc_weight, demo_denoise_weight and demo_noise >= 0")
     if not cfg.out:
         cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")

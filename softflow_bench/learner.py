@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import gymnasium as gym
@@ -56,16 +56,58 @@ def task_metrics(infos: list[dict]) -> dict[str, float]:
     return out
 
 
+#: The final info's entries an episode record keeps (those a task has).
+RECORDED_INFO = ("success", "turns", "dropped", "grasped", "cut")
+
+
+@dataclass
+class Episode:
+    """One episode played by `play_episode`."""
+
+    seed: int
+    chunks: dict[str, np.ndarray]
+    """Its chunk transitions (softflow_bench.chunks.episode_chunks), for the replay buffer."""
+    info: dict
+    """The env's final info."""
+    ret: float
+    actions: np.ndarray
+    """(steps, action_dim) in [-1, 1], as executed."""
+    chunk: int
+    picks: list[dict] = field(default_factory=list)
+    """Per decision with more than one candidate: the critic's view of the pick (Agent.act)."""
+    frames: list = field(default_factory=list)
+
+    @property
+    def steps(self) -> int:
+        return len(self.actions)
+
+    def record(self) -> dict:
+        """The per-episode record an evaluation keeps: seed, outcome, the task's numbers, how smooth
+        the chunks join (seam_jump: mean |a_t - a_t-1| where a new chunk starts; step_jump: the same
+        inside chunks) and, with a critic's pick, how far the pick's Q stood above the candidates'
+        mean and how much the ensemble disagreed on it."""
+        jumps = np.abs(np.diff(self.actions, axis=0)).mean(-1)  # jumps[t - 1]: between steps t - 1 and t
+        seam = np.zeros(len(jumps), bool)
+        seam[self.chunk - 1:: self.chunk] = True  # steps H, 2H, ... start a chunk
+        rec = {"seed": self.seed, "success": bool(self.info.get("success", False)), "return": float(self.ret),
+               "length": self.steps, **{k: self.info[k] for k in RECORDED_INFO[1:] if k in self.info},
+               "seam_jump": float(jumps[seam].mean()) if seam.any() else None,
+               "step_jump": float(jumps[~seam].mean()) if (~seam).any() else None}
+        if self.picks:
+            rec.update({k: float(np.mean([p[k] for p in self.picks])) for k in self.picks[0]})
+        return rec
+
+
 def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperature: float,
-                 gen: torch.Generator, render: bool = False):
+                 gen: torch.Generator, render: bool = False) -> Episode:
     """One episode of `agent` on `env`, chunks executed open-loop (the policy sees no observation
-    inside a chunk). Returns the episode's chunk transitions, final info, return, steps, frames."""
+    inside a chunk)."""
     low, high = env.action_space.low, env.action_space.high
     obs, info = env.reset(seed=seed)
-    observations, actions, rewards, frames = [obs], [], [], []
+    observations, actions, rewards, frames, picks = [obs], [], [], [], []
     total, done, terminated = 0.0, False, False
     while not done:
-        chunk = agent.act(obs, temperature, cfg.candidates, gen).reshape(cfg.chunk, -1)
+        chunk = agent.act(obs, temperature, cfg.candidates, gen, picks=picks).reshape(cfg.chunk, -1)
         for a_unit in chunk:
             a = low + (a_unit + 1) * 0.5 * (high - low)
             obs, r, terminated, truncated, info = env.step(a.astype(np.float32))
@@ -76,21 +118,29 @@ def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperat
             if terminated or truncated:
                 done = True
                 break
-    chunks = episode_chunks(np.stack(observations), np.stack(actions), np.array(rewards), bool(terminated), cfg.chunk)
-    return chunks, info, total, len(actions), frames
+    actions = np.stack(actions)
+    chunks = episode_chunks(np.stack(observations), actions, np.array(rewards), bool(terminated), cfg.chunk)
+    return Episode(seed, chunks, info, total, actions, cfg.chunk, picks, frames)
 
 
 def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Generator, episodes: int,
-                    desc: str = "eval", seed_base: int = EVAL_SEED_BASE) -> dict[str, float]:
-    """`episodes` episodes on the fixed seeds seed_base + i at cfg.temperature: success rate, mean
-    return and the task's metrics."""
-    infos, returns = [], []
+                    desc: str = "eval", seed_base: int = EVAL_SEED_BASE) -> tuple[dict[str, float], list[dict]]:
+    """`episodes` episodes on the fixed seeds seed_base + i at cfg.temperature. Returns the aggregates
+    (success rate, mean return, the task's metrics, mean seam and step jumps) and one record per
+    episode (Episode.record)."""
+    infos, records = [], []
     for i in tqdm(range(episodes), desc=desc, leave=False):
-        _, info, ret, _, _ = play_episode(env, agent, cfg, seed_base + i, cfg.temperature, gen)
-        infos.append(info)
-        returns.append(ret)
-    return {"success_rate": float(np.mean([bool(i.get("success", False)) for i in infos])),
-            "return_mean": float(np.mean(returns)), **task_metrics(infos)}
+        ep = play_episode(env, agent, cfg, seed_base + i, cfg.temperature, gen)
+        infos.append(ep.info)
+        records.append(ep.record())
+    success = [bool(i["success"]) for i in infos if "success" in i]
+    aggregates = {"success_rate": float(np.mean(success)) if success else None,
+                  "return_mean": float(np.mean([r["return"] for r in records])), **task_metrics(infos)}
+    for k in ("seam_jump", "step_jump"):
+        values = [r[k] for r in records if r[k] is not None]
+        if values:
+            aggregates[k] = float(np.mean(values))
+    return aggregates, records
 
 
 class Learner:
@@ -153,16 +203,17 @@ class Learner:
             self.agent.update_target()
         if train_actor and self.cfg.finetune_actor:
             data = self._to_torch(self.offline.sample(self.rng, self.cfg.batch)) if self.offline else self._batch()
-            loss, log_pi = self.agent.actor_loss(self._batch(), data, self.gen)
+            loss, log_pi, terms = self.agent.actor_loss(self._batch(), data, self.gen)
             logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")
+            logs.update(terms)  # tensors: turned into numbers only when logged
             if self.cfg.auto_alpha:
                 self._step(self.alpha_opt, self.agent.alpha_loss(log_pi), "alpha")
                 logs["alpha"] = self.agent.alpha.item()
         return logs
 
     # ---- acting -------------------------------------------------------------------------
-    def run_episode(self, seed: int, temperature: float, render: bool = False):
-        """One episode executing chunks open-loop. Returns chunks, final info, return, steps, frames."""
+    def run_episode(self, seed: int, temperature: float, render: bool = False) -> Episode:
+        """One episode executing chunks open-loop (on a rendering copy of the env when `render`)."""
         env = gym.make(self.env_id, render_mode="rgb_array") if render else self.env
         try:
             return play_episode(env, self.agent, self.cfg, seed, temperature, self.gen, render)
@@ -171,8 +222,16 @@ class Learner:
                 env.close()
 
     def evaluate(self) -> dict[str, float]:
+        """An evaluation point: its aggregates join the curve, its episodes go to
+        episodes/eval<K>.jsonl (K: the point's index in the curve), which the point names."""
+        aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes)
+        records_file = Path("episodes") / f"eval{len(self.state['curve'])}.jsonl"
+        (self.out / "episodes").mkdir(exist_ok=True)
+        tmp = self.out / records_file.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
+        tmp.replace(self.out / records_file)
         point = {"online_env_steps": self.state["online_env_steps"], "online_episodes": self.state["online_episodes"],
-                 **evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes)}
+                 **aggregates, "episodes_file": str(records_file)}
         self.state["curve"].append(point)
         self._log({"eval": point})
         return point
@@ -236,6 +295,7 @@ class Learner:
             bar.update(1)
             step = self.state["stage_step"]
             if step % 50 == 0 or step == steps:
+                logs = {k: float(v) for k, v in logs.items()}
                 for k, v in logs.items():
                     self.tb.add_scalar(f"{name}/{k}", v, step)
                 self._log(logs)
@@ -249,16 +309,20 @@ class Learner:
         bar = tqdm(total=cfg.online_episodes, initial=self.state["online_episodes"], desc="online")
         while self.state["online_episodes"] < cfg.online_episodes:
             seed = ONLINE_SEED_BASE + 1000 * cfg.seed + self.state["online_episodes"]
-            chunks, info, ret, n_steps, _ = self.run_episode(seed, cfg.explore_temperature)
-            self.online.add(chunks)
+            episode = self.run_episode(seed, cfg.explore_temperature)
+            self.online.add(episode.chunks)
+            n_steps, ret = episode.steps, episode.ret
             self.state["online_env_steps"] += n_steps
             self.state["online_episodes"] += 1
             updates = max(1, int(round(cfg.utd * n_steps)))
             logs = {}
             for _ in range(updates):
                 logs = self.update(train_actor=True, train_critic=True)
-            self._log({"episode_return": ret, "episode_success": bool(info.get("success", False)), **logs})
+            logs = {k: float(v) for k, v in logs.items()}  # the episode's last update
+            self._log({"online_episode": episode.record(), **logs})
             self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
+            for k, v in logs.items():
+                self.tb.add_scalar(f"online/{k}", v, self.state["online_env_steps"])
             bar.update(1)
             bar.set_postfix(ret=f"{ret:.2f}")
             episodes = self.state["online_episodes"]

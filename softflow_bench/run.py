@@ -220,8 +220,8 @@ def main(argv=None) -> int:
     if cfg.video:
         import imageio
 
-        *_, frames = learner.run_episode(EVAL_SEED_BASE, cfg.temperature, render=True)  # eval episode 0
-        imageio.mimwrite(out / "eval.mp4", frames, fps=20)
+        episode = learner.run_episode(EVAL_SEED_BASE, cfg.temperature, render=True)  # eval episode 0
+        imageio.mimwrite(out / "eval.mp4", episode.frames, fps=20)
     summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
                "config": asdict(cfg), **origin, "wall_time_s": state["wall_time_s"],
                "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],

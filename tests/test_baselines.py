@@ -172,7 +172,7 @@ def test_dsrl_na_distils_a_noise_critic_and_steers_by_it_alone(diffusion):
     actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=1e-3)  # all of it, as the learner's
     before = mode_stats(_samples(agent.policy))
     for _ in range(150):
-        loss, _ = agent.actor_loss(batch, batch, g)
+        loss, *_ = agent.actor_loss(batch, batch, g)
         actor_opt.zero_grad()
         loss.backward()
         actor_opt.step()
@@ -204,7 +204,7 @@ def test_diffusion_demo_anchor_keeps_the_demonstrated_modes(diffusion, data, anc
     for _ in range(300):
         replay = {"obs": torch.zeros(n, 1), "actions": 0.05 * torch.randn(n, DIM, generator=g)}
         demos = {"obs": torch.zeros(n, 1), "actions": data[torch.randint(0, len(data), (n,), generator=g)]}
-        loss, _ = agent.actor_loss(replay, demos, g)
+        loss, *_ = agent.actor_loss(replay, demos, g)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -82,7 +82,7 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
         cfg = dataclasses.replace(cfg, candidates=candidates)
     agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
-    metrics = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
+    metrics, _ = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,

@@ -105,7 +105,8 @@ def main(argv=None) -> int:
         rows = list(pool.map(one, jobs))
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
-    keys = [k for k in rows[0] if k not in ("value", "seed", "git_commit", "online_env_steps", "online_episodes")]
+    keys = [k for k in rows[0] if k not in ("value", "seed", "git_commit", "online_env_steps", "online_episodes")
+            and all(isinstance(r.get(k), float) for r in rows)]  # numbers only (not episodes_file)
     table = [[r["value"], str(r["seed"])] + [f"{r[k]:.3f}" for k in keys] for r in rows]
     if len(args.seeds) > 1:
         for v in args.values:

@@ -6,9 +6,13 @@
 Every policy family gets the same search: the same grid of temperatures (a flow's or Gaussian's
 base-noise scale; a diffusion policy's scale of DDIM's starting noise) and the same number of
 episodes per value, on the validation seeds 2,000,000 + i that no evaluation uses. Each run is
-acted with its own saved config (candidates, chunk) but the temperature. The chosen temperature
-has the highest mean success over the given runs (ties: the higher mean return). Writes
-results/sweeps/NAME.md and .json, the command at the top.
+acted with its own saved config (candidates, chunk) but the temperature.
+
+Two choices come out of one search. Acting (evaluation): the temperature with the highest mean
+success over the given runs (ties: the higher mean return). Exploring (the online stage): the
+highest temperature whose mean success is still at least EXPLORE_KEEP of the best, so online
+episodes are as varied as the policy allows without failing much more often than it acts (and
+never below the acting temperature). Writes results/sweeps/NAME.md and .json, the command at the top.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from softflow_bench.tools.evaluate import agent_of_run, load_run, wilson_interva
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
 GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+#: The exploring temperature keeps at least this fraction of the best validation success.
+EXPLORE_KEEP = 0.9
 
 
 def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
@@ -40,7 +46,7 @@ def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
     for t in temperatures:
         # a generator seeded per value: a row does not depend on which other values were swept
         gen = torch.Generator().manual_seed(cfg.seed)
-        metrics = evaluate_policy(env, agent, dataclasses.replace(cfg, temperature=t), gen, episodes,
+        metrics, _ = evaluate_policy(env, agent, dataclasses.replace(cfg, temperature=t), gen, episodes,
                                   desc=f"{run.name} T={t}", seed_base=VALIDATION_SEED_BASE)
         successes = round(metrics["success_rate"] * episodes)
         rows.append({"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "temperature": t,
@@ -51,25 +57,28 @@ def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
     return rows
 
 
-def choose(rows: list[dict]) -> tuple[float, dict[float, dict[str, float]]]:
-    """(chosen temperature, per temperature the mean success and return over runs)."""
+def choose(rows: list[dict]) -> tuple[float, float, dict[float, dict[str, float]]]:
+    """(acting temperature, exploring temperature, per temperature the mean success and return over runs)."""
     by_t: dict[float, dict[str, float]] = {}
     for t in dict.fromkeys(r["temperature"] for r in rows):
         rs = [r for r in rows if r["temperature"] == t]
         by_t[t] = {"success_rate": float(np.mean([r["success_rate"] for r in rs])),
                    "return_mean": float(np.mean([r["return_mean"] for r in rs])), "runs": len(rs)}
     best = max(by_t, key=lambda t: (by_t[t]["success_rate"], by_t[t]["return_mean"]))
-    return best, by_t
+    keep = EXPLORE_KEEP * by_t[best]["success_rate"]
+    explore = max([t for t in by_t if t >= best and by_t[t]["success_rate"] >= keep], default=best)
+    return best, explore, by_t
 
 
 def to_markdown(rows: list[dict], command: str, policy: str) -> str:
-    best, by_t = choose(rows)
+    best, explore, by_t = choose(rows)
     extra = [m for m in ("turns_mean", "drop_rate", "grasp_rate", "cut_rate") if m in rows[0]]
     lines = [f"# Acting temperature on validation episodes ({rows[0]['episodes']} per value, {policy})", "",
              f"Regenerate: `{command}`", "",
              "Validation seeds 2,000,000 + i (disjoint from the evaluation seeds); each run's own config but "
-             "the temperature. Chosen: the highest mean success over runs (ties: higher return).", "",
-             f"**Chosen temperature: {best}**", "",
+             "the temperature. Acting: the highest mean success over runs (ties: higher return). Exploring: the "
+             f"highest temperature at or above it that keeps {EXPLORE_KEEP:.0%} of that success.", "",
+             f"**Chosen temperature: {best}** (acting); **{explore}** (exploring)", "",
              "| temperature | runs | mean success | mean return |", "|---|---|---|---|"]
     lines += [f"| {t} | {v['runs']} | {v['success_rate']:.3f} | {v['return_mean']:.2f} |" for t, v in by_t.items()]
     lines += ["", "| run | seed | temperature | success | 95 % CI | return | " + " | ".join(extra) + " |",
@@ -111,11 +120,11 @@ def main(argv=None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m softflow_bench.tools.tune_temperature " + shlex.join(argv)
     (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.policy))
-    best, by_t = choose(rows)
+    best, explore, by_t = choose(rows)
     (args.results / f"{args.name}.json").write_text(json.dumps(
-        {"command": command, "chosen": best, "by_temperature": {str(k): v for k, v in by_t.items()}, "rows": rows},
-        indent=1))
-    print(f"chosen temperature {best}; wrote {args.results / args.name}.md")
+        {"command": command, "chosen": best, "explore": explore, "by_temperature": {str(k): v for k, v in by_t.items()},
+         "rows": rows}, indent=1))
+    print(f"chosen temperature {best} (acting), {explore} (exploring); wrote {args.results / args.name}.md")
     return 0
 
 

@@ -51,7 +51,7 @@ def make_update(agent: Agent):
             loss.backward()
             opt.step()
         agent.update_target()
-        loss, log_pi = agent.actor_loss(batch, batch)
+        loss, log_pi, _ = agent.actor_loss(batch, batch)
         actor_opt.zero_grad()
         loss.backward()
         actor_opt.step()
