@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checks that need a GPU, in one go on a machine with CUDA:
 #   [ENV=scissors_tape] bash scripts/gpu_check.sh [ALGO:SEED ...]
-# 1. the SOFT-FLOW and baseline benchmarks on the GPU, alone on it (the README's GPU figures);
+# 1. the SOFT-FLOW and baseline benchmarks on the GPU, alone on it (docs/performance.md's GPU figures);
 # 2. the given leaderboard runs trained on the GPU (scripts/run_grid.sh with DEVICE=cuda, all at
 #    once), beside 3. the CUDA path's tests (tests/test_cuda.py, which CI's machines skip).
 set -uo pipefail

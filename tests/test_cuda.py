@@ -1,5 +1,5 @@
 """The CUDA path (`--device cuda`). Skipped where there is no GPU, as on CI's machines; run on a lent
-GPU machine with `pytest tests/test_cuda.py` (the README's "On a GPU" section)."""
+GPU machine with `pytest tests/test_cuda.py` (docs/performance.md, "On a GPU")."""
 
 import copy
 import json

@@ -172,7 +172,7 @@ def test_scissors_tape_dense_is_the_same_task_and_expert_with_the_staged_reward(
     sparse_env, dense_env = gym.make(ENV_IDS["scissors_tape"]), gym.make(ENV_IDS["scissors_tape_dense"])
     sparse, _, sparse_info = rollout_expert("scissors_tape", sparse_env, 1)
     dense, _, dense_info = rollout_expert("scissors_tape_dense", dense_env, 1)
-    assert sparse_info["success"] and dense_info["success"]  # seed 1 cuts (see the README's figure)
+    assert sparse_info["success"] and dense_info["success"]  # seed 1 cuts (docs/tasks.md's figure)
     np.testing.assert_array_equal(sparse.actions, dense.actions)
     np.testing.assert_array_equal(sparse.observations, dense.observations)
     assert sparse.rewards[-1] == dense.rewards[-1] == 1.0  # the cut pays the same
