@@ -2,7 +2,7 @@
 
 import pytest
 
-from softflow_bench.config import TASK_DEFAULTS, TIERS, ConfigError, RunConfig, non_defaults, parse_args, resolve
+from softflow_bench.config import FAMILY_DEFAULTS, TASK_DEFAULTS, TIERS, ConfigError, RunConfig, non_defaults, parse_args, resolve
 
 
 def _resolved(*argv):
@@ -16,8 +16,22 @@ def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
     assert quick.explore_temperature == scissors["explore_temperature"]
     paper = _resolved("--env", "scissors_tape", "--tier", "paper")
     assert paper.temperature == scissors["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
-    cube = _resolved("--env", "cube_pronation", "--tier", "quick")
+    cube = _resolved("--algo", "sac", "--env", "cube_pronation", "--tier", "quick")
     assert (cube.temperature, cube.explore_temperature, cube.bc_steps) == (0.7, 1.0, TIERS["quick"]["bc_steps"])
+
+
+def test_family_defaults_apply_to_their_task_and_policy_family_only():
+    """What the sampling protocol chose for the flow on the cube reaches every flow algorithm there,
+    not the other families, not the other task; an algorithm's own default and the command line win."""
+    chosen = FAMILY_DEFAULTS[("cube_pronation", "flow")]
+    for algo in ("softflow", "bc_flow", "softflow_nolik", "softflow_stepcritic"):
+        cfg = _resolved("--algo", algo, "--env", "cube_pronation")
+        assert {k: getattr(cfg, k) for k in chosen} == chosen
+    for algo in ("sac_chunked", "diffusion", "bc_diffusion"):
+        assert _resolved("--algo", algo, "--env", "cube_pronation").demo_noise == 0.0
+    assert _resolved("--algo", "softflow", "--env", "scissors_tape").demo_noise == 0.0
+    assert _resolved("--algo", "softflow", "--env", "cube_pronation", "--demo-noise", "0.1").demo_noise == 0.1
+    assert non_defaults(_resolved("--algo", "softflow", "--env", "cube_pronation", "--demo-noise", "0.05")) == {}
 
 
 def test_the_command_line_wins_over_task_and_algorithm_defaults():
@@ -30,7 +44,7 @@ def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and
     """What evaluation tables print beside a run's algo: tier, task and algo defaults and bookkeeping are not
     settings; a value given on the command line equal to its default is not one either."""
     assert non_defaults(_resolved("--algo", "bc_flow", "--env", "scissors_tape", "--tier", "paper")) == {}
-    assert non_defaults(_resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.7")) == {}
+    assert non_defaults(_resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.05")) == {}
     changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
     assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
     # a field the algo never reads is no setting of it: a flow run saved before diffusion_prediction
@@ -55,7 +69,7 @@ def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo):
     scissors = TASK_DEFAULTS["scissors_tape"]["explore_temperature"]
     assert _resolved("--algo", algo, "--env", "scissors_tape").explore_temperature == scissors  # below the cap
     assert _resolved("--algo", algo, "--explore-temperature", "1.0").explore_temperature == 1.0
-    assert _resolved("--algo", "softflow", "--env", "cube_pronation").explore_temperature == 1.0
+    assert _resolved("--algo", "sac_chunked", "--env", "cube_pronation").explore_temperature == 1.0
 
 
 @pytest.mark.parametrize("field", ["--temperature", "--explore-temperature", "--noise-bound"])
