@@ -38,7 +38,7 @@ START_GRASP = {
 #: The cube's centre when the fingers close on it (world frame, m).
 CUBE_START = (0.038, 0.003, 0.232)
 
-# Observation layout: name -> size, in order. Documented in docs/tasks.md; tested.
+# Observation layout: name -> size, in order. Documented in the README; tested.
 OBS_LAYOUT: tuple[tuple[str, int], ...] = (
     ("joint_pos", hand.NUM_JOINTS),    # rad, JOINT_IDS order
     ("joint_vel", hand.NUM_JOINTS),    # rad/s
@@ -185,7 +185,7 @@ def task_reward(dyaw: float, action: np.ndarray, prev_action: np.ndarray, power:
 
 
 class CubePronationEnv(MujocoTaskEnv):
-    """Gymnasium env `softflow_bench/CubePronation-v0`. See the module docstring and docs/tasks.md."""
+    """Gymnasium env `softflow_bench/CubePronation-v0`. See module docstring and README."""
 
     CAMERA = "below"
 

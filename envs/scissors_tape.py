@@ -253,7 +253,7 @@ def dense_reward(stage_scores: tuple[float, ...], just_cut: bool) -> float:
 
 
 class ScissorsTapeEnv(MujocoTaskEnv):
-    """Gymnasium env `softflow_bench/ScissorsTape-v0`. See the module docstring and docs/tasks.md."""
+    """Gymnasium env `softflow_bench/ScissorsTape-v0`. See module docstring and README."""
 
     CAMERA = "overview"
 
