@@ -4,7 +4,10 @@ and the same averaged over seeds for each (env, algo, tier).
     python -m softflow_bench.tools.leaderboard [--runs results/runs] [--out results/leaderboard.md]
 
 Reads every results/runs/<env>/<algo>/seed<N>/summary.json; writes a markdown table (and a .json
-beside it) with the exact run command of each row, so every number can be regenerated.
+beside it) with the exact run command of each row, so every number can be regenerated, then the
+verdict (softflow_bench.tools.verdict): interval estimates per task in the same markdown, a .csv
+with one row per task x algorithm x tier, and plots under plots/ beside it. A summary that cannot be
+read is reported and skipped.
 
 Run directories are not committed, so the committed table is the record: a run found under --runs
 replaces its (env, algo, tier, seed) row in the existing .json and the other rows are kept, each
@@ -22,6 +25,7 @@ import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
 from softflow_bench.config import DEFAULTS_BEFORE, device_type, non_defaults, saved_config
+from softflow_bench.tools import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
@@ -43,7 +47,12 @@ def rows(runs: Path, say=print) -> list[dict]:
     a default was different) are skipped with a note: the row's command must reproduce the run it shows."""
     out = []
     for path in sorted(runs.glob("*/*/seed*/summary.json")):
-        s = json.loads(path.read_text())
+        try:
+            s = json.loads(path.read_text())
+            s["env"], s["algo"], s["seed"], s["tier"], s["config"], s["curve"]  # noqa: B018 (the fields a row needs)
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            say(f"skipped {path}: not a readable run summary ({type(exc).__name__}: {exc})")
+            continue
         if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
             say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
             continue
@@ -60,6 +69,9 @@ def rows(runs: Path, say=print) -> list[dict]:
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
+            "online_env_steps": s.get("online_env_steps"), "wall_time_s": s.get("wall_time_s"),
+            "curve": [{k: p[k] for k in ("online_episodes", "success_rate") if k in p} for p in s["curve"]],
+            "final_episodes": final_episodes(path.parent, s),
             **({"diffusion_prediction": cfg.diffusion_prediction}
                if ALGORITHMS[s["algo"]].uses_diffusion else {}),
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
@@ -67,6 +79,15 @@ def rows(runs: Path, say=print) -> list[dict]:
                        + (" --device cuda" if trained_on_gpu(s) else ""),
         })
     return out
+
+
+def final_episodes(run: Path, summary: dict) -> dict[str, float] | None:
+    """{evaluation episode seed: success} of the run's final evaluation, where it kept its episodes."""
+    name = (summary.get("final") or {}).get("episodes_file")
+    if not name or not (run / name).is_file():
+        return None
+    records = [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
+    return {str(r["seed"]): float(r["success"]) for r in records}
 
 
 def bc_steps(row: dict) -> int:
@@ -186,7 +207,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     committed = out.with_suffix(".json")
     table = found if args.fresh or not committed.exists() else merged(found, json.loads(committed.read_text()))
-    out.write_text(render(table))
+    records = verdict.summarise(table, algo_label)
+    verdict.write_csv(records, out.with_suffix(".csv"))
+    plots = verdict.plot(table, records, algo_label, out.parent / "plots")
+    out.write_text(render(table) + "\n" + "\n".join(verdict.markdown(records, plots, out.parent)) + "\n")
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(out.read_text())
     return 0

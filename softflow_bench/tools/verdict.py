@@ -1,0 +1,172 @@
+"""The leaderboard's verdict: per task, interval estimates over runs, SOFT-FLOW against each
+baseline, a machine-readable table and the plots.
+
+Called by `python -m softflow_bench.tools.leaderboard` on its rows (one per run). Per task and tier,
+for each algorithm with at least one run: the mean and IQM of the final success over runs with
+stratified-bootstrap 95 % intervals (rliable), the offline point and the change from it, and, for
+every algorithm beside `softflow`, the probability that a SOFT-FLOW run improves on one of its
+runs and, where both kept their episodes, the paired difference on the shared evaluation episodes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from softflow_bench.tools import stats
+
+REFERENCE = "softflow"
+CSV_FIELDS = ("env", "algo", "tier", "bc_steps", "runs", "seeds", "success_mean", "mean_lo", "mean_hi", "iqm",
+              "iqm_lo", "iqm_hi", "offline_mean", "change", "online_episodes", "online_env_steps", "wall_time_s",
+              "poi_softflow", "poi_lo", "poi_hi", "paired_diff", "paired_lo", "paired_hi", "paired_episodes")
+
+
+def groups(table: list[dict], label) -> dict[tuple, dict[str, list[dict]]]:
+    """{(env, tier): {algo label: [rows]}}, each row one run with a final success rate."""
+    out: dict[tuple, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in table:
+        if (r.get("final") or {}).get("success_rate") is not None:
+            out[(r["env"], r["tier"])][label(r)].append(r)
+    return out
+
+
+def _episodes(row: dict) -> dict[tuple, float]:
+    return {(row["seed"], int(k)): float(v) for k, v in (row.get("final_episodes") or {}).items()}
+
+
+def _mean_of(rows: list[dict], key: str):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def summarise(table: list[dict], label) -> list[dict]:
+    """One record per (env, algo, tier), CSV_FIELDS, best mean first within each (env, tier)."""
+    out = []
+    for (env, tier), by_algo in sorted(groups(table, label).items()):
+        scores = {a: np.array([r["final"]["success_rate"] for r in rs]) for a, rs in by_algo.items()}
+        estimates = stats.interval_estimates(scores)
+        reference = next((a for a in by_algo if a == REFERENCE), None)
+        records = []
+        for algo, rs in by_algo.items():
+            est = estimates[algo]
+            offline = [r["before"]["success_rate"] for r in rs if r["online_episodes"] and r.get("before")]
+            rec = {"env": env, "algo": algo, "tier": tier, "bc_steps": rs[0].get("bc_steps"), "runs": len(rs),
+                   "seeds": " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"])),
+                   "success_mean": est["mean"][0], "mean_lo": est["mean"][1], "mean_hi": est["mean"][2],
+                   "iqm": est["iqm"][0], "iqm_lo": est["iqm"][1], "iqm_hi": est["iqm"][2],
+                   "offline_mean": float(np.mean(offline)) if offline else None,
+                   "change": est["mean"][0] - float(np.mean(offline)) if offline else None,
+                   "online_episodes": _mean_of(rs, "online_episodes"),
+                   "online_env_steps": _mean_of(rs, "online_env_steps"), "wall_time_s": _mean_of(rs, "wall_time_s")}
+            if reference and algo != reference:
+                rec["poi_softflow"], rec["poi_lo"], rec["poi_hi"] = stats.probability_of_improvement(
+                    scores[reference], scores[algo])
+                mine = {k: v for r in by_algo[reference] for k, v in _episodes(r).items()}
+                theirs = {k: v for r in rs for k, v in _episodes(r).items()}
+                paired = stats.paired_difference(mine, theirs)
+                if paired:
+                    rec["paired_diff"], rec["paired_lo"], rec["paired_hi"], rec["paired_episodes"] = paired
+            records.append(rec)
+        out += sorted(records, key=lambda r: -r["success_mean"])
+    return out
+
+
+def write_csv(records: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, CSV_FIELDS)
+        w.writeheader()
+        for r in records:
+            w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items() if k in CSV_FIELDS})
+
+
+def _interval(rec: dict, key: str) -> str:
+    lo, hi = ("mean_lo", "mean_hi") if key == "success_mean" else (f"{key}_lo", f"{key}_hi")
+    return f"{rec[key]:.2f} [{rec[lo]:.2f}, {rec[hi]:.2f}]"
+
+
+def markdown(records: list[dict], plots: dict[tuple, list[Path]], relative_to: Path) -> list[str]:
+    lines = ["## Interval estimates", "",
+             "Final success over runs: mean and interquartile mean (IQM) with stratified-bootstrap 95 % intervals "
+             "(rliable); P(softflow > algo): the probability that a SOFT-FLOW run beats a run of the algo, with its "
+             "interval; paired: SOFT-FLOW's success minus the algo's on the evaluation episodes both kept, with a "
+             "bootstrap 95 % interval. Best mean first.", ""]
+    by_task = defaultdict(list)
+    for r in records:
+        by_task[(r["env"], r["tier"])].append(r)
+    for (env, tier), recs in by_task.items():
+        lines += [f"### {env} ({tier} tier)", "",
+                  "| algo | runs | mean [95 % CI] | IQM [95 % CI] | offline → change | P(softflow > algo) | paired |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in recs:
+            change = (f"{r['offline_mean']:.2f} → {r['change']:+.2f}" if r.get("offline_mean") is not None else "–")
+            poi = (f"{r['poi_softflow']:.2f} [{r['poi_lo']:.2f}, {r['poi_hi']:.2f}]" if "poi_softflow" in r else "–")
+            paired = (f"{r['paired_diff']:+.2f} [{r['paired_lo']:+.2f}, {r['paired_hi']:+.2f}] "
+                      f"({r['paired_episodes']} ep.)" if "paired_diff" in r else "–")
+            lines.append(f"| {r['algo']} | {r['runs']} | {_interval(r, 'success_mean')} | {_interval(r, 'iqm')} | "
+                         f"{change} | {poi} | {paired} |")
+        lines.append("")
+        for p in plots.get((env, tier), []):
+            lines += [f"![{p.stem}]({p.relative_to(relative_to)})", ""]
+    return lines
+
+
+def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[tuple, list[Path]]:
+    """Per task and tier: the interval plot of mean and IQM, the probability-of-improvement plot, and
+    the learning curves (success against online episodes from the offline point on, mean over runs with
+    a 95 % band). Returns the files written per (env, tier)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[tuple, list[Path]] = defaultdict(list)
+    by_task = defaultdict(list)
+    for r in records:
+        by_task[(r["env"], r["tier"])].append(r)
+    for (env, tier), recs in by_task.items():
+        stem = out_dir / f"{env}_{tier}"
+        names = [r["algo"] for r in recs][::-1]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(names) + 1.2), sharey=True)
+        for ax, key, title in zip(axes, ("success_mean", "iqm"), ("mean", "IQM")):
+            lo, hi = ("mean_lo", "mean_hi") if key == "success_mean" else ("iqm_lo", "iqm_hi")
+            for i, r in enumerate(recs[::-1]):
+                ax.plot([r[lo], r[hi]], [i, i], color="C0", lw=6, alpha=0.5)
+                ax.plot(r[key], i, "k|", ms=12)
+            ax.set_title(f"{title} final success"), ax.set_xlim(0, 1), ax.grid(axis="x", alpha=0.3)
+        axes[0].set_yticks(range(len(names)), names)
+        fig.suptitle(f"{env} ({tier}): 95 % stratified-bootstrap intervals over runs")
+        fig.tight_layout()
+        fig.savefig(f"{stem}_intervals.png", dpi=100), plt.close(fig)
+        written[(env, tier)].append(Path(f"{stem}_intervals.png"))
+        poi = [r for r in recs if "poi_softflow" in r]
+        if poi:
+            fig, ax = plt.subplots(figsize=(6, 0.45 * len(poi) + 1.2))
+            for i, r in enumerate(poi):
+                ax.plot([r["poi_lo"], r["poi_hi"]], [i, i], color="C1", lw=6, alpha=0.5)
+                ax.plot(r["poi_softflow"], i, "k|", ms=12)
+            ax.axvline(0.5, color="grey", ls="--"), ax.set_xlim(0, 1)
+            ax.set_yticks(range(len(poi)), [f"softflow > {r['algo']}" for r in poi])
+            ax.set_title(f"{env} ({tier}): probability of improvement")
+            fig.tight_layout()
+            fig.savefig(f"{stem}_improvement.png", dpi=100), plt.close(fig)
+            written[(env, tier)].append(Path(f"{stem}_improvement.png"))
+        curves = groups([r for r in table if r.get("curve") and r["env"] == env and r["tier"] == tier], label)
+        online = {a: rs for a, rs in curves.get((env, tier), {}).items() if rs[0]["online_episodes"]}
+        if online:
+            fig, ax = plt.subplots(figsize=(6, 4))
+            for i, (algo, rs) in enumerate(sorted(online.items())):
+                xs = sorted({p["online_episodes"] for r in rs for p in r["curve"]})
+                pts = [[p["success_rate"] for r in rs for p in r["curve"] if p["online_episodes"] == x] for x in xs]
+                est = [stats.interval_estimates({"a": np.array(v)})["a"]["mean"] for v in pts]
+                ax.plot(xs, [e[0] for e in est], color=f"C{i}", label=f"{algo} ({len(rs)} runs)")
+                ax.fill_between(xs, [e[1] for e in est], [e[2] for e in est], color=f"C{i}", alpha=0.2)
+            ax.set_xlabel("online episodes"), ax.set_ylabel("success"), ax.set_ylim(0, 1), ax.legend(fontsize=8)
+            ax.set_title(f"{env} ({tier}): learning curves, mean and 95 % interval over runs")
+            fig.tight_layout()
+            fig.savefig(f"{stem}_curves.png", dpi=100), plt.close(fig)
+            written[(env, tier)].append(Path(f"{stem}_curves.png"))
+    return written
