@@ -167,7 +167,9 @@ def load_dataset(env_name: str, episodes: int, seed: int):
         if dataset.total_episodes > 0:  # open the data file itself, not only the metadata
             next(iter(dataset.iterate_episodes([0])))
     except Exception as exc:  # minari raises several types for missing/corrupt files
-        raise DatasetError(f"cannot read dataset {did!r}: {exc}") from exc
+        where = Path(os.environ["MINARI_DATASETS_PATH"]) / did
+        raise DatasetError(f"cannot read dataset {did!r} in {where} ({type(exc).__name__}: {exc}); delete that "
+                           f"directory and run again to generate it anew") from exc
     check_dataset(dataset, env_name)
     return dataset
 

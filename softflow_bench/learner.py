@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, 
 #: disjoint from the evaluation seeds, so no reported number is measured on the episodes that chose it.
 VALIDATION_SEED_BASE = 2_000_000
 ONLINE_SEED_BASE = 500_000
+VALIDATION_EVERY = 500  # BC updates between two measurements of the held-out demonstrations' loss
 
 
 def atomic_torch_save(obj, path: Path) -> None:
@@ -42,6 +44,10 @@ def atomic_torch_save(obj, path: Path) -> None:
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class UnreadableCheckpoint(RuntimeError):
+    """A checkpoint or BC cache file that is damaged or belongs to another agent."""
 
 
 def task_metrics(infos: list[dict]) -> dict[str, float]:
@@ -145,7 +151,7 @@ def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Gener
 
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
-                 bc_cache: Path | None = None, env: gym.Env | None = None):
+                 bc_cache: Path | None = None, env: gym.Env | None = None, validation: ChunkBuffer | None = None):
         self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
         self.bc_cache = bc_cache  # where the end-of-BC checkpoint is cached by (dataset, config) key
         self.env = env if env is not None else gym.make(env_id)  # given: the real hand or its twin
@@ -155,6 +161,7 @@ class Learner:
         self.agent = Agent(obs_dim, self.action_dim, cfg).to(device)
         self.offline = offline if offline is not None and len(offline) else None
         self.online = ChunkBuffer()
+        self.validation = validation if validation is not None and len(validation) else None
         if self.offline is not None:
             self.agent.normalizer.fit(self.offline.data["obs"])
         self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
@@ -166,9 +173,15 @@ class Learner:
                       "curve": [], "wall_time_s": 0.0}
         self._clock_start: float | None = None  # set by run(): wall_time_s counts from it
         self.log_file = out / "metrics.jsonl"
-        from torch.utils.tensorboard import SummaryWriter
+        self._tb = None  # opened by the first scalar, so a Learner that never trains writes nothing
 
-        self.tb = SummaryWriter(str(out / "tb"))
+    @property
+    def tb(self):
+        if self._tb is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.out / "tb"))
+        return self._tb
 
     # ---- data ---------------------------------------------------------------------------
     def _to_torch(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -221,6 +234,14 @@ class Learner:
             if render:
                 env.close()
 
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        """The policy's imitation loss on every held-out chunk, clean (no demo_noise), with a generator of
+        its own so that measuring it leaves the run's random streams alone."""
+        data = self._to_torch(self.validation.data)
+        gen = torch.Generator(device=self.device).manual_seed(0)
+        return float(self.agent.policy.bc_loss(data["actions"], self.agent.normalizer(data["obs"]), gen).mean())
+
     def evaluate(self) -> dict[str, float]:
         """An evaluation point: its aggregates join the curve, its episodes go to
         episodes/eval<K>.jsonl (K: the point's index in the curve), which the point names."""
@@ -260,18 +281,37 @@ class Learner:
         atomic_torch_save(ckpt, self.out / "checkpoint.pt")
 
     def load(self, path: Path | None = None) -> None:
-        # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device
-        ckpt = torch.load(path or self.out / "checkpoint.pt", map_location="cpu", weights_only=True)
+        """Restore a checkpoint of this agent. Raises UnreadableCheckpoint, having changed nothing, if
+        the file cannot be read or holds another agent's weights."""
+        path = path or self.out / "checkpoint.pt"
+        try:  # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            mine = self.agent.state_dict()
+            theirs = ckpt["agent"]
+            if set(theirs) != set(mine) or any(theirs[k].shape != mine[k].shape for k in mine):
+                raise ValueError("its weights are another agent's")
+            for key in ("actor_opt", "critic_opt", "alpha_opt", "state", "torch_rng", "gen", "np_rng"):
+                ckpt[key]  # noqa: B018 (a missing part fails here, before anything is restored)
+            state = json.loads(ckpt["state"])
+        except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise UnreadableCheckpoint(f"{path} is not a readable checkpoint of this run "
+                                       f"({type(exc).__name__}: {exc})") from None
+        buf = path.parent / "online_buffer.npz"
+        try:
+            online = ChunkBuffer.load(buf) if path == self.out / "checkpoint.pt" and state["online_episodes"] \
+                else ChunkBuffer()
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise UnreadableCheckpoint(f"{buf}, the run's online replay buffer, cannot be read "
+                                       f"({type(exc).__name__}: {exc})") from None
         self.agent.load_state_dict(ckpt["agent"])
         self.actor_opt.load_state_dict(ckpt["actor_opt"])
         self.critic_opt.load_state_dict(ckpt["critic_opt"])
         self.alpha_opt.load_state_dict(ckpt["alpha_opt"])
-        self.state = json.loads(ckpt["state"])
+        self.state = state
         torch.set_rng_state(ckpt["torch_rng"])
         self.gen.set_state(ckpt["gen"])
         self.rng.bit_generator.state = json.loads(ckpt["np_rng"])
-        buf = self.out / "online_buffer.npz"
-        self.online = ChunkBuffer.load(buf) if buf.exists() and self.state["online_episodes"] else ChunkBuffer()
+        self.online = online
 
     def save_policy(self, path: Path) -> None:
         """The trained agent alone (for deployment or another stage), weights-only loadable."""
@@ -294,6 +334,8 @@ class Learner:
             self.state["stage_step"] += 1
             bar.update(1)
             step = self.state["stage_step"]
+            if bc_only and self.validation is not None and (step % VALIDATION_EVERY == 0 or step == steps):
+                logs["validation_loss"] = self.validation_loss()
             if step % 50 == 0 or step == steps:
                 logs = {k: float(v) for k, v in logs.items()}
                 for k, v in logs.items():
@@ -336,6 +378,16 @@ class Learner:
         self.state["stage_step"] = 0
         self.save()
 
+    def _reuse_bc_cache(self, say) -> bool:
+        """Load the cached BC state; a damaged one is only a cache: discarded with a warning, BC is trained."""
+        try:
+            self.load(self.bc_cache)
+            return True
+        except UnreadableCheckpoint as exc:
+            say(f"warning: discarding the BC cache: {exc}; training BC again")
+            self.bc_cache.unlink(missing_ok=True)
+            return False
+
     def run(self, say=print) -> dict:
         cfg = self.cfg
         self._clock_start = time.time() - self.state["wall_time_s"]  # this run's own time, before any BC cache
@@ -344,10 +396,10 @@ class Learner:
                 say("no offline dataset: skipping the offline stages (pure online RL)")
                 self.state["stage"] = "online"
                 self.evaluate()
-            elif self.bc_cache is not None and self.bc_cache.exists() and self.state["stage_step"] == 0:
-                # Same dataset and BC config: reuse the cached end-of-BC state (weights, optimiser
-                # and RNG states), so the run continues exactly as if BC had been trained here.
-                self.load(self.bc_cache)
+            elif self.bc_cache is not None and self.bc_cache.exists() and self.state["stage_step"] == 0 \
+                    and self._reuse_bc_cache(say):
+                # Same dataset and BC config: the cached end-of-BC state (weights, optimiser and RNG
+                # states) is loaded, so the run continues exactly as if BC had been trained here.
                 say(f"reused the cached BC checkpoint {self.bc_cache}")
                 self.save_policy(self.out / "bc_policy.pt")
                 self._advance("critic_warmup")
@@ -375,5 +427,6 @@ class Learner:
             self.state["stage"] = "done"
         self.save()
         self.save_policy(self.out / "final_policy.pt")
-        self.tb.close()
+        if self._tb is not None:
+            self._tb.close()
         return self.state

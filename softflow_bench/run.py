@@ -10,6 +10,7 @@ and summary.json. `python -m softflow_bench.run --help` lists every field.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -52,20 +53,30 @@ def resolve_env(name: str) -> str:
     return env_id
 
 
-def offline_chunks(cfg: RunConfig, say=print):
-    """Chunk transitions from the task's demonstrations (generated and cached if missing)."""
+def offline_chunks(cfg: RunConfig, say=print, split: str = "train"):
+    """Chunk transitions from the task's demonstrations (generated and cached if missing): those of the
+    episodes that train (`split="train"`), or of the last cfg.validation_episodes ones, held out
+    (`"validation"`; None when none are)."""
     from softflow_bench import demos
     from softflow_bench.chunks import ChunkBuffer, episode_chunks
 
-    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
+    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0 or (split == "validation"
+                                                                       and not cfg.validation_episodes):
         return None
     dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
-    say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
+    where = Path(os.environ["MINARI_DATASETS_PATH"]) / dataset.spec.dataset_id
+    first_held_out = dataset.total_episodes - cfg.validation_episodes
+    wanted = range(first_held_out) if split == "train" else range(first_held_out, dataset.total_episodes)
+    say(f"{'offline' if split == 'train' else 'validation'} data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
         f"{dataset.total_episodes} episodes, expert success "
-        f"{dataset.storage.metadata['softflow_success_rate']:.2f})")
+        f"{dataset.storage.metadata['softflow_success_rate']:.2f}; {len(wanted)} used)")
     buf = ChunkBuffer()
-    for ep in dataset.iterate_episodes():
-        buf.add(episode_chunks(ep.observations, ep.actions, ep.rewards, bool(ep.terminations[-1]), cfg.chunk))
+    try:
+        for ep in dataset.iterate_episodes(list(wanted)):
+            buf.add(episode_chunks(ep.observations, ep.actions, ep.rewards, bool(ep.terminations[-1]), cfg.chunk))
+    except Exception as exc:  # h5py and minari raise several types for a damaged file
+        raise demos.DatasetError(f"cannot read the demonstrations in {where} ({type(exc).__name__}: {exc}); "
+                                 "delete that directory and run again to generate them anew") from None
     return buf
 
 
@@ -100,6 +111,8 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
             shapes["diffusion_prediction"] = cfg.diffusion_prediction
     if spec.noise_critic:  # one more module in the checkpoint
         shapes["noise_critic"] = True
+    if cfg.validation_episodes:  # only when set, likewise: they leave the training data
+        shapes["validation_episodes"] = cfg.validation_episodes
     if cfg.demo_noise:  # only when set, likewise
         shapes["demo_noise"] = cfg.demo_noise
     if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match
@@ -155,7 +168,7 @@ def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
     had then (saved_config), and fields the algo never reads do not count (config.unread_fields), so
     a flow or Gaussian run started before diffusion_prediction existed still resumes."""
     before = asdict(saved_config(saved))
-    ignored = {"resume", "video", "device", *unread_fields(cfg.algo)}
+    ignored = {"resume", "video", "device", "out", *unread_fields(cfg.algo)}  # a moved run resumes
     return [f"{k} (saved {before[k]!r}, now {v!r})" for k, v in sorted(asdict(cfg).items())
             if k not in ignored and before[k] != v]
 
@@ -172,7 +185,13 @@ def validated(argv=None) -> tuple[RunConfig, str]:
     if cfg.resume and not (out / "checkpoint.pt").exists():
         raise ConfigError(f"--resume: no checkpoint in {out}")
     if cfg.resume:
-        changed = changed_on_resume(json.loads((out / "config.json").read_text()), cfg)
+        try:
+            saved = json.loads((out / "config.json").read_text())
+            saved_config(saved)
+        except (OSError, json.JSONDecodeError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"--resume: {out / 'config.json'} is not a run's config ({type(exc).__name__}: {exc}); "
+                              f"start the run again in a new --out") from None
+        changed = changed_on_resume(saved, cfg)
         if changed:
             raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
         made_on, here = checkpoint_device(out / "checkpoint.pt"), run_device(cfg.device).type
@@ -194,12 +213,39 @@ def main(argv=None) -> int:
         return 2
     out = Path(cfg.out)
 
-    from softflow_bench.learner import EVAL_SEED_BASE, Learner, TrainingDiverged
+    from softflow_bench.learner import EVAL_SEED_BASE, Learner, TrainingDiverged, UnreadableCheckpoint
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device = run_device(cfg.device)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lock = open(out / ".lock", "a")
+    except OSError as exc:
+        print(f"error: --out {out} cannot be created or written ({exc.strerror}); choose another --out",
+              file=sys.stderr)
+        return 2
+    try:  # one run per directory: a second one started on it would write into the first's files
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"error: another run is using {out}; wait for it or choose another --out", file=sys.stderr)
+        return 2
+    from softflow_bench.demos import DatasetError
+
+    try:  # before anything is written into the run's directory
+        offline = offline_chunks(cfg)
+        validation = offline_chunks(cfg, say=lambda *_: None, split="validation")
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    learner = Learner(cfg, env_id, offline, out, device, bc_cache=bc_cache_path(cfg, device.type),
+                      validation=validation)
+    if cfg.resume:
+        try:
+            learner.load()
+        except UnreadableCheckpoint as exc:
+            print(f"error: --resume: {exc}; start the run again in a new --out", file=sys.stderr)
+            return 2
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
     # the code that starts the run (a resumed run keeps the commit it was started with)
     started_with = out / "provenance.json"
@@ -207,9 +253,7 @@ def main(argv=None) -> int:
         started_with.write_text(json.dumps(provenance(), indent=1))
     origin = json.loads(started_with.read_text())
     print(f"{cfg.algo} on {env_id}, tier {cfg.tier}, seed {cfg.seed}, device {device} -> {out}")
-    learner = Learner(cfg, env_id, offline_chunks(cfg), out, device, bc_cache=bc_cache_path(cfg, device.type))
     if cfg.resume:
-        learner.load()
         print(f"resumed at stage {learner.state['stage']} step {learner.state['stage_step']}, "
               f"{learner.state['online_episodes']} online episodes")
     try:

@@ -31,7 +31,7 @@ def _batch(n=32, chunk_dim=20, seed=0):
 
 def test_demo_noise_draws_only_when_set_and_changes_the_imitation_loss():
     batch = _batch()
-    plain, noisy = _agent(), _agent(demo_noise=0.1)
+    plain, noisy = _agent(demo_noise=0.0), _agent(demo_noise=0.1)
     g = torch.Generator().manual_seed(3)
     before = g.get_state()
     loss_plain = plain.bc_loss(batch, g)
@@ -149,3 +149,20 @@ def test_tune_temperature_searches_on_validation_seeds_and_names_its_choice(smok
     assert "Chosen temperature" in (tmp_path / "t.md").read_text()
     bad = subprocess.run(cmd[:-2] + ["0", "nan"], env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "positive and finite" in bad.stderr
+
+
+def test_held_out_demonstrations_leave_training_and_their_loss_is_logged_during_bc(shared_env):
+    root, env = shared_env
+    out = root / "held_out"
+    proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--algo", "bc_flow", "--tier", "smoke",
+                           "--validation-episodes", "1", "--bc-steps", "40", "--out", str(out), "--threads", "1"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "4 episodes" in proc.stdout and "3 used" in proc.stdout
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    held_out = [entry["validation_loss"] for entry in logged if "validation_loss" in entry]
+    assert len(held_out) == 1 and np.isfinite(held_out[0])  # at the stage's last update
+    refused = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--tier", "smoke",
+                              "--validation-episodes", "4", "--out", str(root / "none")],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "must leave some" in refused.stderr
