@@ -52,6 +52,12 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     assert n1["candidates"] == 1 != row["candidates"]
     assert n1["settings"] == "default"  # the run's own settings: --candidates is the evaluation's, said below
     assert "except N = 1 chunks sampled per decision" in (results / "n1.md").read_text()
+    # --temperature likewise (a run made before its family's temperature was chosen)
+    proc = subprocess.run(EVALUATE + [str(run), "--episodes", "2", "--temperature", "0.3", "--name", "t",
+                                      "--results", str(results)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((results / "t.json").read_text())["rows"][0]["temperature"] == 0.3
+    assert "except the temperature, 0.3" in (results / "t.md").read_text()
 
     # a run with a changed field is labelled with it, and is its own group in the mean table
     other = tmp_path / "runs" / "other"

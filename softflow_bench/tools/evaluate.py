@@ -1,7 +1,7 @@
 """Re-evaluate the saved policies of finished runs on more episodes than their tier's evaluation.
 
     python -m softflow_bench.tools.evaluate RUN_DIR [RUN_DIR ...] --episodes 100 --name NAME \\
-        [--policy final_policy.pt] [--results results/evals] [--candidates N]
+        [--policy final_policy.pt] [--results results/evals] [--candidates N] [--temperature T]
 
 Each run's policy is evaluated exactly as the run evaluated it (its saved config: temperature,
 candidates, chunk) on the same fixed evaluation seeds (1,000,000 + i), only more of them: 20
@@ -68,7 +68,8 @@ def agent_of_run(cfg, env_id: str, state: dict):
     return agent.eval(), env
 
 
-def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None) -> dict:
+def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None,
+                 temperature: float | None = None) -> dict:
     """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
     import torch
 
@@ -80,6 +81,8 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     settings = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items()) or "default"
     if candidates is not None:  # e.g. 1: the policy's own samples, without the critic's selection
         cfg = dataclasses.replace(cfg, candidates=candidates)
+    if temperature is not None:  # e.g. a run made before its family's temperature was chosen
+        cfg = dataclasses.replace(cfg, temperature=temperature)
     agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
     metrics, _ = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
@@ -87,16 +90,18 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
     successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
             "settings": settings,
-            "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
+            "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "temperature": cfg.temperature,
+            "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes)}
 
 
-def to_markdown(rows: list[dict], command: str, candidates: int | None = None) -> str:
+def to_markdown(rows: list[dict], command: str, candidates: int | None = None, temperature: float | None = None) -> str:
     metrics = [m for m in METRICS if any(m in r for r in rows)]
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
              "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates)"
-             + (f", except N = {candidates} chunks sampled per decision." if candidates is not None else "."),
+             + (f", except N = {candidates} chunks sampled per decision" if candidates is not None else "")
+             + (f", except the temperature, {temperature}" if temperature is not None else "") + ".",
              started_from(r["git_commit"] for r in rows),
              "Settings: the run's config fields that differ from its algo's, task's and tier's defaults today.", "",
              "| env | algo | settings | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
@@ -127,9 +132,13 @@ def main(argv=None) -> int:
     p.add_argument("--name", required=True, help="the table is written to <results>/<name>.md and .json")
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p.add_argument("--temperature", type=float, default=None, help="acting temperature instead of each run's own")
     p.add_argument("--candidates", type=int, default=None,
                    help="chunks sampled per decision instead of each run's own N (1: the policy alone, no critic)")
     args = p.parse_args(argv)
+    if args.temperature is not None and not 0 < args.temperature < float("inf"):
+        print(f"error: --temperature must be positive and finite, got {args.temperature}", file=sys.stderr)
+        return 2
     for name in ("episodes", "candidates"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"error: --{name} must be at least 1", file=sys.stderr)
@@ -144,13 +153,13 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rows = []
     for run, run_loaded in zip(args.runs, loaded):
-        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates))
+        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates, args.temperature))
         r = rows[-1]
         print(f"{run}: success {r['success_rate']:.3f} (95 % CI {r['success_ci95'][0]:.2f}-{r['success_ci95'][1]:.2f})"
               f", return {r['return_mean']:.2f}", flush=True)
     args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m softflow_bench.tools.evaluate " + shlex.join(argv)
-    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates))
+    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates, args.temperature))
     (args.results / f"{args.name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     print(f"wrote {args.results / args.name}.md")
     return 0
