@@ -56,7 +56,8 @@ class ChunkCritic(nn.Module):
 def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.Module:
     width = cfg.policy_width or cfg.width
     if kind == "flow":
-        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, width, cfg.scale_bound, seed=cfg.seed)
+        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, width, cfg.scale_bound, seed=cfg.seed,
+                         mixing=cfg.flow_mixing)
     if kind == "gaussian":
         from softflow_bench.baselines.gaussian import ChunkGaussian
 

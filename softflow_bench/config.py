@@ -18,6 +18,8 @@ from softflow_bench.algos import ALGORITHMS
 #: What a diffusion policy's denoiser can output: the noise, or the clean chunk (baselines.diffusion).
 #: Here rather than there so that checking a config does not import torch.
 DIFFUSION_PREDICTIONS = ("eps", "x0")
+#: What precedes each pair of flow couplings (softflow_bench.flow.ChunkFlow's `mixing`).
+FLOW_MIXINGS = ("permutation", "lu")
 
 
 @dataclass
@@ -60,6 +62,9 @@ class RunConfig:
     """Per-step discount; a chunk's bootstrap uses gamma^k for the k steps executed."""
     flow_blocks: int = 6
     """Coupling blocks in the flow (at least 2: they work in pairs with complementary masks)."""
+    flow_mixing: str = "permutation"
+    """What precedes each pair of the flow's couplings: a fixed random permutation, or lu: the permutation
+    and a learned LU-parameterised invertible linear map (exact log-det), as NinA's flows have."""
     width: int = 256
     """Hidden width of the flow's conditioner MLPs and of the critics."""
     policy_width: int = 0
@@ -334,6 +339,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
+    if cfg.flow_mixing not in FLOW_MIXINGS:
+        raise ConfigError(f"--flow-mixing must be {' or '.join(FLOW_MIXINGS)}, got {cfg.flow_mixing!r}")
     if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:
         raise ConfigError(f"--diffusion-prediction must be {' or '.join(DIFFUSION_PREDICTIONS)}, "
                           f"got {cfg.diffusion_prediction!r}")

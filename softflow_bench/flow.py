@@ -71,6 +71,43 @@ class AffineCoupling(nn.Module):
         return x, -s.sum(-1)
 
 
+class LUMixing(nn.Module):
+    """A learned invertible linear map y = W x with W = P L U: P a fixed permutation, L unit
+    lower-triangular, U upper-triangular with diagonal sign * exp(log_scale). log|det W| =
+    sum(log_scale) exactly; the inverse is two triangular solves. Starts at a random orthogonal W (so
+    log|det| = 0), as NinA's flows do: it mixes every dimension with every other, where a fixed
+    permutation only reorders them."""
+
+    def __init__(self, dim: int, generator: torch.Generator):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=generator))
+        p, lower, upper = torch.linalg.lu(q)
+        diag = torch.diagonal(upper)
+        self.register_buffer("p", p)
+        self.register_buffer("sign", torch.sign(diag))
+        self.lower = nn.Parameter(torch.tril(lower, -1))
+        self.upper = nn.Parameter(torch.triu(upper, 1))
+        self.log_scale = nn.Parameter(torch.log(diag.abs()))
+        eye = torch.eye(dim)
+        self.register_buffer("eye", eye)
+
+    def _factors(self):
+        lower = torch.tril(self.lower, -1) + self.eye
+        upper = torch.triu(self.upper, 1) + torch.diag(self.sign * torch.exp(self.log_scale))
+        return lower, upper
+
+    def forward(self, x: torch.Tensor):
+        lower, upper = self._factors()
+        return x @ (self.p @ lower @ upper).T, self.log_scale.sum().expand(x.shape[:-1])
+
+    def inverse(self, y: torch.Tensor):
+        lower, upper = self._factors()
+        rows = (y @ self.p).reshape(-1, y.shape[-1]).T  # P^T y, one column per sample
+        x = torch.linalg.solve_triangular(lower, rows, upper=False, unitriangular=True)
+        x = torch.linalg.solve_triangular(upper, x, upper=True)
+        return x.T.reshape(y.shape), -self.log_scale.sum().expand(y.shape[:-1])
+
+
 class ChunkFlow(nn.Module):
     """p(chunk | obs features): z ~ N(0, I) -> couplings -> tanh, on dim = H * action_dim.
 
@@ -81,7 +118,9 @@ class ChunkFlow(nn.Module):
     has_likelihood = True
 
     def __init__(self, dim: int, cond_dim: int, blocks: int = 6, width: int = 256, scale_bound: float = 2.0,
-                 seed: int = 0):
+                 seed: int = 0, mixing: str = "permutation"):
+        """`mixing`: what precedes each pair of couplings: a fixed random permutation, or "lu", the same
+        permutation followed by a learned LU-parameterised invertible linear map (LUMixing)."""
         super().__init__()
         self.dim = dim
         if blocks < 2:
@@ -101,21 +140,34 @@ class ChunkFlow(nn.Module):
         self.couplings = nn.ModuleList(layers)
         self.register_buffer("perms", torch.stack(perms))
         self.register_buffer("inv_perms", torch.argsort(self.perms, dim=-1))
+        if mixing not in ("permutation", "lu"):
+            raise ValueError(f"mixing must be permutation or lu, got {mixing!r}")
+        # drawn after everything else, so a permutation-only flow is the very same with or without the option
+        self.mixers = nn.ModuleList(LUMixing(dim, g) if i % 2 == 0 else nn.Identity() for i in range(blocks)) \
+            if mixing == "lu" else None
 
     def _to_base(self, u: torch.Tensor, cond: torch.Tensor):
         """Pre-tanh u -> base z, with log|det dz/du|."""
         logdet = torch.zeros(u.shape[:-1], device=u.device)
-        for coupling, inv_perm in zip(reversed(self.couplings), reversed(self.inv_perms)):
-            u, ld = coupling.inverse(u, cond)
-            u = u[..., inv_perm]
+        for i in reversed(range(len(self.couplings))):
+            u, ld = self.couplings[i].inverse(u, cond)
             logdet = logdet + ld
+            if self.mixers is not None and i % 2 == 0:
+                u, ld = self.mixers[i].inverse(u)
+                logdet = logdet + ld
+            u = u[..., self.inv_perms[i]]
         return u, logdet
 
     def _from_base(self, z: torch.Tensor, cond: torch.Tensor, with_logdet: bool = True):
         """Base z -> pre-tanh u, with log|det du/dz| (None when not asked for)."""
         logdet = torch.zeros(z.shape[:-1], device=z.device) if with_logdet else None
-        for coupling, perm in zip(self.couplings, self.perms):
-            z, ld = coupling(z[..., perm], cond)
+        for i, (coupling, perm) in enumerate(zip(self.couplings, self.perms)):
+            z = z[..., perm]
+            if self.mixers is not None and i % 2 == 0:
+                z, ld = self.mixers[i](z)
+                if with_logdet:
+                    logdet = logdet + ld
+            z, ld = coupling(z, cond)
             if with_logdet:
                 logdet = logdet + ld
         return z, logdet

@@ -111,6 +111,8 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
             shapes["diffusion_prediction"] = cfg.diffusion_prediction
     if spec.noise_critic:  # one more module in the checkpoint
         shapes["noise_critic"] = True
+    if spec.policy == "flow" and cfg.flow_mixing != "permutation":  # only when set, likewise
+        shapes["flow_mixing"] = cfg.flow_mixing
     if cfg.validation_episodes:  # only when set, likewise: they leave the training data
         shapes["validation_episodes"] = cfg.validation_episodes
     if cfg.demo_noise:  # only when set, likewise
