@@ -54,6 +54,12 @@ class RunConfig:
     validation_episodes: int = 0
     """The dataset's last N episodes, held out of training: their chunks' imitation loss (clean, no
     demo_noise) is logged every 500 BC updates as bc/validation_loss. 0: every episode trains."""
+    bc_patience: int = 0
+    """With validation_episodes: BC stops once the held-out loss has not improved for this many
+    measurements in a row (500 updates apart); bc_steps stays the cap. 0: BC runs its bc_steps."""
+    bc_ema: float = 0.0
+    """Decay of an exponential moving average of the policy's weights during BC; BC ends with the
+    average as the policy (Diffusion Policy's recipe; 0.999 averages about the last 1,000 updates). 0: none."""
 
     # ---- method (defaults from ../shared/method.md) ----------------------------------------
     chunk: int = 10
@@ -329,6 +335,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"--gamma must be in (0, 1], got {cfg.gamma}")
     if not 0.0 <= cfg.offline_ratio <= 1.0:
         raise ConfigError(f"--offline-ratio must be in [0, 1], got {cfg.offline_ratio}")
+    if not 0.0 <= cfg.bc_ema < 1.0:
+        raise ConfigError(f"--bc-ema must be in [0, 1), got {cfg.bc_ema}")
+    if cfg.bc_patience < 0 or (cfg.bc_patience and not cfg.validation_episodes):
+        raise ConfigError(f"--bc-patience must be >= 0 and needs --validation-episodes, got {cfg.bc_patience}")
     if cfg.validation_episodes and cfg.validation_episodes >= cfg.demo_episodes:
         raise ConfigError(f"--validation-episodes ({cfg.validation_episodes}) must leave some of the "
                           f"{cfg.demo_episodes} demonstration episodes to train on")

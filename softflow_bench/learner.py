@@ -164,6 +164,10 @@ class Learner:
         self.validation = validation if validation is not None and len(validation) else None
         if self.offline is not None:
             self.agent.normalizer.fit(self.offline.data["obs"])
+        # the BC stage's moving average of the policy (cfg.bc_ema); AveragedModel copies the policy
+        self.ema = (torch.optim.swa_utils.AveragedModel(
+            self.agent.policy, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.bc_ema), use_buffers=True)
+            if cfg.bc_ema > 0 else None)
         self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
         self.critic_opt = torch.optim.Adam(self.agent.critic_parameters(), lr=cfg.lr)
         self.alpha_opt = torch.optim.Adam([self.agent.log_alpha], lr=cfg.lr)
@@ -240,7 +244,8 @@ class Learner:
         its own so that measuring it leaves the run's random streams alone."""
         data = self._to_torch(self.validation.data)
         gen = torch.Generator(device=self.device).manual_seed(0)
-        return float(self.agent.policy.bc_loss(data["actions"], self.agent.normalizer(data["obs"]), gen).mean())
+        policy = self.ema.module if self.ema is not None else self.agent.policy  # what BC will end with
+        return float(policy.bc_loss(data["actions"], self.agent.normalizer(data["obs"]), gen).mean())
 
     def evaluate(self) -> dict[str, float]:
         """An evaluation point: its aggregates join the curve, its episodes go to
@@ -266,6 +271,7 @@ class Learner:
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
             "device": self.device.type,  # self.gen's state fits a generator of this device type only
+            **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def save(self) -> None:
@@ -304,6 +310,8 @@ class Learner:
             raise UnreadableCheckpoint(f"{buf}, the run's online replay buffer, cannot be read "
                                        f"({type(exc).__name__}: {exc})") from None
         self.agent.load_state_dict(ckpt["agent"])
+        if self.ema is not None and "ema" in ckpt:
+            self.ema.load_state_dict(ckpt["ema"])
         self.actor_opt.load_state_dict(ckpt["actor_opt"])
         self.critic_opt.load_state_dict(ckpt["critic_opt"])
         self.alpha_opt.load_state_dict(ckpt["alpha_opt"])
@@ -329,22 +337,38 @@ class Learner:
             if bc_only:
                 batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
                 logs = {"bc_loss": self._step(self.actor_opt, self.agent.bc_loss(batch, self.gen), "bc")}
+                if self.ema is not None:
+                    self.ema.update_parameters(self.agent.policy)
             else:
                 logs = self.update(train_actor, train_critic)
             self.state["stage_step"] += 1
             bar.update(1)
             step = self.state["stage_step"]
+            stop = False
             if bc_only and self.validation is not None and (step % VALIDATION_EVERY == 0 or step == steps):
-                logs["validation_loss"] = self.validation_loss()
+                logs["validation_loss"] = loss = self.validation_loss()
+                stop = self._patience_spent(loss)
             if step % 50 == 0 or step == steps:
                 logs = {k: float(v) for k, v in logs.items()}
                 for k, v in logs.items():
                     self.tb.add_scalar(f"{name}/{k}", v, step)
                 self._log(logs)
                 bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()})
+            if stop:
+                self.state["bc_stopped_at"] = step
+                self._log({"bc_stopped_at": step, "best_validation_loss": self.state["bc_best_validation"]})
+                break
             if step % self.cfg.checkpoint_every == 0 and step < steps:
                 self.save()
         bar.close()
+
+    def _patience_spent(self, loss: float) -> bool:
+        """Record a held-out loss; True once cfg.bc_patience measurements in a row have not improved on the best."""
+        if loss < self.state.get("bc_best_validation", math.inf):
+            self.state["bc_best_validation"], self.state["bc_since_best"] = loss, 0
+        else:
+            self.state["bc_since_best"] = self.state.get("bc_since_best", 0) + 1
+        return bool(self.cfg.bc_patience) and self.state["bc_since_best"] >= self.cfg.bc_patience
 
     def _online_stage(self):
         cfg = self.cfg
@@ -405,6 +429,8 @@ class Learner:
                 self._advance("critic_warmup")
             else:
                 self._offline_stage("bc", cfg.bc_steps, False, False, bc_only=True)
+                if self.ema is not None:  # BC ends with the average as the policy
+                    self.agent.policy.load_state_dict(self.ema.module.state_dict())
                 self.save_policy(self.out / "bc_policy.pt")
                 self.state["stage"], self.state["stage_step"] = "critic_warmup", 0
                 if self.bc_cache is not None:

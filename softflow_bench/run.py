@@ -113,8 +113,9 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
         shapes["noise_critic"] = True
     if spec.policy == "flow" and cfg.flow_mixing != "permutation":  # only when set, likewise
         shapes["flow_mixing"] = cfg.flow_mixing
-    if cfg.validation_episodes:  # only when set, likewise: they leave the training data
-        shapes["validation_episodes"] = cfg.validation_episodes
+    for name in ("validation_episodes", "bc_patience", "bc_ema"):  # only when set, likewise
+        if getattr(cfg, name):
+            shapes[name] = getattr(cfg, name)
     if cfg.demo_noise:  # only when set, likewise
         shapes["demo_noise"] = cfg.demo_noise
     if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match

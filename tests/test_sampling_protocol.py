@@ -166,3 +166,31 @@ def test_held_out_demonstrations_leave_training_and_their_loss_is_logged_during_
                               "--validation-episodes", "4", "--out", str(root / "none")],
                              env=env, capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "must leave some" in refused.stderr
+
+
+def test_bc_stops_once_the_held_out_loss_has_not_improved_for_its_patience():
+    from types import SimpleNamespace
+
+    from softflow_bench.learner import Learner
+
+    learner = SimpleNamespace(state={}, cfg=SimpleNamespace(bc_patience=2))
+    spent = [Learner._patience_spent(learner, loss) for loss in (3.0, 2.0, 2.5, 1.5, 1.6, 1.7, 1.4)]
+    assert spent == [False, False, False, False, False, True, False]
+    assert learner.state["bc_best_validation"] == 1.4
+
+
+def test_bc_with_a_moving_average_ends_with_the_average_as_its_policy(shared_env):
+    root, env = shared_env
+    runs = {}
+    for name, extra in (("plain", []), ("ema", ["--bc-ema", "0.9"])):
+        out = root / f"bc_{name}"
+        proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--algo", "bc_flow", "--tier", "smoke",
+                               "--out", str(out), *extra], env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs[name] = torch.load(out / "bc_policy.pt", weights_only=True)["agent"]
+        if name == "ema":
+            ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+            averaged = {k.removeprefix("module."): v for k, v in ckpt["ema"].items() if k.startswith("module.")}
+            assert all(torch.equal(runs["ema"][f"policy.{k}"], v) for k, v in averaged.items())
+    policy_keys = [k for k in runs["plain"] if k.startswith("policy.")]
+    assert not all(torch.equal(runs["plain"][k], runs["ema"][k]) for k in policy_keys)
