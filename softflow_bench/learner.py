@@ -87,11 +87,12 @@ class Episode:
     def steps(self) -> int:
         return len(self.actions)
 
-    def record(self) -> dict:
+    def record(self, modes=None) -> dict:
         """The per-episode record an evaluation keeps: seed, outcome, the task's numbers, how smooth
         the chunks join (seam_jump: mean |a_t - a_t-1| where a new chunk starts; step_jump: the same
         inside chunks) and, with a critic's pick, how far the pick's Q stood above the candidates'
-        mean and how much the ensemble disagreed on it."""
+        mean and how much the ensemble disagreed on it; with a ModeClassifier (`modes`), the
+        demonstrated mode the episode follows."""
         jumps = np.abs(np.diff(self.actions, axis=0)).mean(-1)  # jumps[t - 1]: between steps t - 1 and t
         seam = np.zeros(len(jumps), bool)
         seam[self.chunk - 1:: self.chunk] = True  # steps H, 2H, ... start a chunk
@@ -101,6 +102,8 @@ class Episode:
                "step_jump": float(jumps[~seam].mean()) if (~seam).any() else None}
         if self.picks:
             rec.update({k: float(np.mean([p[k] for p in self.picks])) for k in self.picks[0]})
+        if modes is not None:
+            rec["mode"] = modes(self.actions)
         return rec
 
 
@@ -130,15 +133,15 @@ def play_episode(env: gym.Env, agent: Agent, cfg: RunConfig, seed: int, temperat
 
 
 def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Generator, episodes: int,
-                    desc: str = "eval", seed_base: int = EVAL_SEED_BASE) -> tuple[dict[str, float], list[dict]]:
+                    desc: str = "eval", seed_base: int = EVAL_SEED_BASE, modes=None) -> tuple[dict, list[dict]]:
     """`episodes` episodes on the fixed seeds seed_base + i at cfg.temperature. Returns the aggregates
-    (success rate, mean return, the task's metrics, mean seam and step jumps) and one record per
-    episode (Episode.record)."""
+    (success rate, mean return, the task's metrics, mean seam and step jumps; with a ModeClassifier,
+    each mode's share of the episodes and success rate) and one record per episode (Episode.record)."""
     infos, records = [], []
     for i in tqdm(range(episodes), desc=desc, leave=False):
         ep = play_episode(env, agent, cfg, seed_base + i, cfg.temperature, gen)
         infos.append(ep.info)
-        records.append(ep.record())
+        records.append(ep.record(modes))
     success = [bool(i["success"]) for i in infos if "success" in i]
     aggregates = {"success_rate": float(np.mean(success)) if success else None,
                   "return_mean": float(np.mean([r["return"] for r in records])), **task_metrics(infos)}
@@ -146,12 +149,18 @@ def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Gener
         values = [r[k] for r in records if r[k] is not None]
         if values:
             aggregates[k] = float(np.mean(values))
+    if modes is not None:  # does the policy keep every demonstrated mode, and which one succeeds?
+        for m in modes.modes:
+            mine = [r for r in records if r["mode"] == m]
+            aggregates[f"mode_share_{m}"] = len(mine) / len(records)
+            aggregates[f"success_{m}"] = float(np.mean([r["success"] for r in mine])) if mine else None
     return aggregates, records
 
 
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
-                 bc_cache: Path | None = None, env: gym.Env | None = None, validation: ChunkBuffer | None = None):
+                 bc_cache: Path | None = None, env: gym.Env | None = None, validation: ChunkBuffer | None = None,
+                 modes=None):
         self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
         self.bc_cache = bc_cache  # where the end-of-BC checkpoint is cached by (dataset, config) key
         self.env = env if env is not None else gym.make(env_id)  # given: the real hand or its twin
@@ -162,6 +171,7 @@ class Learner:
         self.offline = offline if offline is not None and len(offline) else None
         self.online = ChunkBuffer()
         self.validation = validation if validation is not None and len(validation) else None
+        self.modes = modes  # a softflow_bench.modes.ModeClassifier, or None
         if self.offline is not None:
             self.agent.normalizer.fit(self.offline.data["obs"])
         # the BC stage's moving average of the policy (cfg.bc_ema); AveragedModel copies the policy
@@ -250,7 +260,8 @@ class Learner:
     def evaluate(self) -> dict[str, float]:
         """An evaluation point: its aggregates join the curve, its episodes go to
         episodes/eval<K>.jsonl (K: the point's index in the curve), which the point names."""
-        aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes)
+        aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes,
+                                              modes=self.modes)
         records_file = Path("episodes") / f"eval{len(self.state['curve'])}.jsonl"
         (self.out / "episodes").mkdir(exist_ok=True)
         tmp = self.out / records_file.with_suffix(".tmp")
@@ -385,7 +396,7 @@ class Learner:
             for _ in range(updates):
                 logs = self.update(train_actor=True, train_critic=True)
             logs = {k: float(v) for k, v in logs.items()}  # the episode's last update
-            self._log({"online_episode": episode.record(), **logs})
+            self._log({"online_episode": episode.record(self.modes), **logs})
             self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
             for k, v in logs.items():
                 self.tb.add_scalar(f"online/{k}", v, self.state["online_env_steps"])

@@ -80,6 +80,21 @@ def offline_chunks(cfg: RunConfig, say=print, split: str = "train"):
     return buf
 
 
+def mode_classifier(cfg: RunConfig):
+    """A ModeClassifier fitted on the training episodes of the task's demonstrations (None without
+    demonstrations or recorded modes)."""
+    from softflow_bench import demos
+    from softflow_bench.modes import from_dataset
+
+    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
+        return None
+    dataset, _ = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
+    try:
+        return from_dataset(dataset, list(range(dataset.total_episodes - cfg.validation_episodes)))
+    except Exception as exc:  # h5py and minari raise several types for a damaged file
+        raise demos.DatasetError(f"cannot read the demonstrations' modes ({type(exc).__name__}: {exc})") from None
+
+
 BC_CODE_VERSION = 4  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm;
 # 4: flow couplings in mask-complementary pairs (every chunk dim transformed)
 BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
@@ -238,11 +253,12 @@ def main(argv=None) -> int:
     try:  # before anything is written into the run's directory
         offline = offline_chunks(cfg)
         validation = offline_chunks(cfg, say=lambda *_: None, split="validation")
+        modes = mode_classifier(cfg)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     learner = Learner(cfg, env_id, offline, out, device, bc_cache=bc_cache_path(cfg, device.type),
-                      validation=validation)
+                      validation=validation, modes=modes)
     if cfg.resume:
         try:
             learner.load()

