@@ -61,7 +61,7 @@ class RunConfig:
     """Decay of an exponential moving average of the policy's weights during BC; BC ends with the
     average as the policy (Diffusion Policy's recipe; 0.999 averages about the last 1,000 updates). 0: none."""
 
-    # ---- method (defaults from ../shared/method.md) ----------------------------------------
+    # ---- method (docs/method.md says which defaults come from the paper) -------------------
     chunk: int = 10
     """H: actions per chunk, executed open-loop."""
     gamma: float = 0.99
@@ -90,9 +90,8 @@ class RunConfig:
     batch: int = 256
     """Minibatch size (chunks)."""
     bc_weight: float = 30.0
-    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss. 30 by sweeps of
-    softflow with the fixed flow, 3 seeds each, against 100 (chosen before the fix of dcfa593): cube
-    success 0.22 vs 0.03, scissors cut 0.70 vs 0.73
+    """lambda: weight of the dataset-chunk NLL (per chunk dimension) in the actor loss: how close every
+    update stays to the demonstrations. 30 by sweeps on both tasks
     (results/sweeps/softflow_bc_weight_{cube_pronation,scissors_tape}_quick.md)."""
     demo_noise: float = 0.0
     """sigma of Gaussian noise added to the dataset chunks (normalised actions) in every loss that
@@ -100,8 +99,8 @@ class RunConfig:
     +-(1 - 1e-3). It spreads the learned density around each demonstrated chunk, so the flow's typical
     sample follows a demonstrated motion where without it the flow stalls (docs/method.md). 0: none."""
     alpha: float = 0.0
-    """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW, as method.md decides. With
-    --auto-alpha, its starting value."""
+    """Entropy weight (alpha * log pi per dimension); 0 for SOFT-FLOW (the paper does not confirm an
+    entropy term). With --auto-alpha, its starting value."""
     auto_alpha: bool = False
     """Tune alpha (SAC) to hold the policy's entropy per action dimension at target_entropy."""
     target_entropy: float = -1.0
@@ -112,13 +111,12 @@ class RunConfig:
     """Noise levels of the diffusion policy's DDPM training (cosine schedule)."""
     diffusion_prediction: str = "x0"
     """What the diffusion policy's denoiser predicts: x0 (the clean chunk) or eps (the noise, DDPM's
-    choice; baselines/diffusion.py says why it matters). x0: eps chunks missed the scissors demos by
-    0.22 per action against x0's 0.011, and BC with eps never held the scissors nor kept a cube
+    choice; baselines/diffusion.py says why it matters). x0: its chunks miss the demonstrations far less
+    and its BC policy holds the scissors and keeps the cube, where eps did neither
     (results/sweeps/bc_diffusion_diffusion_prediction_{scissors_tape,cube_pronation}_quick.md)."""
     awr_temperature: float = 10.0
-    """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: at 1
-    the cube run on seed 1 ended dropping every cube, at 10 at 0.50 success
-    (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
+    """beta of the diffusion fine-tuning weights exp(A / (std(A) * beta)): smaller is greedier. 10: greedier
+    weights lost the policy online (results/sweeps/diffusion_awr_temperature_cube_pronation_quick.md)."""
     demo_denoise_weight: float = 0.0
     """diffusion: weight of a plain (unweighted) denoising loss on dataset chunks added to the
     advantage-weighted replay loss: the diffusion policy's counterpart of lambda's NLL term, an anchor to
@@ -129,9 +127,10 @@ class RunConfig:
     two-mode chunks (mode at 0.6), noise of 1.5 in every dim lands at 0.65, 2.0 at 0.91, 2.5 at the
     action bound (tests/test_baselines.py steers against this bound)."""
     temperature: float = 0.7
-    """Base-noise scale when acting in evaluations (deployment default 0.7)."""
+    """Base-noise scale when acting in evaluations: 0.7 as the paper deploys, unless the sampling protocol
+    chose another for the task and policy family (FAMILY_DEFAULTS, docs/method.md)."""
     explore_temperature: float = 1.0
-    """Base-noise scale when collecting online episodes (exploration)."""
+    """Base-noise scale when collecting online episodes (exploration); per task and family like temperature."""
     target_temperature: float = 1.0
     """Base-noise scale of the policy's chunks inside the updates: the chunk the critic's TD target
     bootstraps from, and the one the actor's Q term (a diffusion policy's advantage baseline) is taken at.
