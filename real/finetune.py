@@ -131,7 +131,8 @@ def main(argv=None) -> int:
     from softflow_bench.run import offline_chunks
 
     cfg = dataclasses.replace(saved_config(saved), seed=args.seed,
-                              online_episodes=episodes, eval_episodes=args.eval_episodes, eval_every=episodes,
+                              online_episodes=episodes, eval_episodes=args.eval_episodes,
+                              final_eval_episodes=args.eval_episodes, eval_every=episodes,
                               out=str(out), resume=args.resume, video=False)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "checkpoint": str(args.checkpoint),

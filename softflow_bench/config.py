@@ -157,6 +157,9 @@ class RunConfig:
     """Stage 4: online episodes collected with the current policy."""
     eval_episodes: int = -1
     """Episodes per evaluation (fixed evaluation seeds)."""
+    final_eval_episodes: int = -1
+    """Episodes of a run's last evaluation, the one its row reports (the curve's other points use
+    eval_episodes): 100 resolve a success rate to about +-0.1, 20 only to +-0.2."""
     eval_every: int = -1
     """Online episodes between evaluations."""
     checkpoint_every: int = -1
@@ -166,6 +169,7 @@ class RunConfig:
 TIERS: dict[str, dict[str, float]] = {
     # seconds: exercises every stage, for tests and CI
     "smoke": dict(bc_steps=30, critic_warmup_steps=10, offline_steps=10, online_episodes=2, eval_episodes=2,
+                  final_eval_episodes=2,
                   eval_every=1, checkpoint_every=10, demo_episodes=4, batch=32, width=64, flow_blocks=2,
                   critics=2, candidates=4),
     # <= ~25 min per run on the 2-core development machine, most of it stage 1
@@ -174,10 +178,10 @@ TIERS: dict[str, dict[str, float]] = {
     # (results/sweeps/bc_diffusion_bc_steps_cube_pronation_quick.md) and the flow ends lower too
     # (results/sweeps/softflow_bc_steps_cube_pronation_quick.md): one budget both can use.
     "quick": dict(bc_steps=30000, critic_warmup_steps=1000, offline_steps=1000, online_episodes=30, utd=0.25,
-                  eval_episodes=20, eval_every=10, checkpoint_every=500),
+                  eval_episodes=20, final_eval_episodes=100, eval_every=10, checkpoint_every=500),
     # paper-matched online budget (60 episodes), longer offline stages, 100 evaluation episodes
     "paper": dict(bc_steps=30000, critic_warmup_steps=5000, offline_steps=10000, online_episodes=60, utd=0.2,
-                  eval_episodes=100, eval_every=10, checkpoint_every=1000),
+                  eval_episodes=100, final_eval_episodes=100, eval_every=10, checkpoint_every=1000),
 }
 
 #: Per-task defaults, in every tier: over the tier's, under the algorithm's; the command line wins
@@ -241,7 +245,10 @@ def saved_config(saved: dict) -> RunConfig:
     fields (env_id, checkpoint, ...) are ignored, and a field the run was saved without takes the
     value the code had then (DEFAULTS_BEFORE), not today's default."""
     names = {f.name for f in fields(RunConfig)}
-    return RunConfig(**{**DEFAULTS_BEFORE, **{k: v for k, v in saved.items() if k in names}})
+    before = dict(DEFAULTS_BEFORE)
+    if "eval_episodes" in saved:  # before final_eval_episodes existed, the last evaluation had eval_episodes
+        before["final_eval_episodes"] = saved["eval_episodes"]
+    return RunConfig(**{**before, **{k: v for k, v in saved.items() if k in names}})
 
 
 #: Fields that say where and how a run is carried out, not what it learns.
@@ -319,7 +326,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         budget["explore_temperature"] = min(explore, spec.explore_temperature_cap)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in budget.items() if k not in given})
     positive = ["chunk", "width", "critics", "target_subset", "batch", "candidates",
-                "diffusion_steps", "diffusion_train_steps", "eval_episodes", "eval_every", "checkpoint_every"]
+                "diffusion_steps", "diffusion_train_steps", "eval_episodes", "final_eval_episodes", "eval_every",
+                "checkpoint_every"]
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(cfg, name)}")

@@ -257,13 +257,14 @@ class Learner:
         policy = self.ema.module if self.ema is not None else self.agent.policy  # what BC will end with
         return float(policy.bc_loss(data["actions"], self.agent.normalizer(data["obs"]), gen).mean())
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, final: bool = False) -> dict[str, float]:
         """An evaluation point: its aggregates join the curve, its episodes go to
-        episodes/eval<K>.jsonl (K: the point's index in the curve), which the point names."""
-        aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, self.cfg.eval_episodes,
-                                              modes=self.modes)
-        records_file = Path("episodes") / f"eval{len(self.state['curve'])}.jsonl"
-        (self.out / "episodes").mkdir(exist_ok=True)
+        evaluations/eval<K>.jsonl (K: the point's index in the curve), which the point names. The last
+        evaluation of a run is over cfg.final_eval_episodes."""
+        episodes = self.cfg.final_eval_episodes if final else self.cfg.eval_episodes
+        aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, episodes, modes=self.modes)
+        records_file = Path("evaluations") / f"eval{len(self.state['curve'])}.jsonl"
+        (self.out / "evaluations").mkdir(exist_ok=True)
         tmp = self.out / records_file.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in records))
         tmp.replace(self.out / records_file)
@@ -403,7 +404,9 @@ class Learner:
             bar.update(1)
             bar.set_postfix(ret=f"{ret:.2f}")
             episodes = self.state["online_episodes"]
-            if episodes % cfg.eval_every == 0 or episodes == cfg.online_episodes:
+            if episodes == cfg.online_episodes:
+                self.evaluate(final=True)
+            elif episodes % cfg.eval_every == 0:
                 self.evaluate()
             self.save()  # after every episode: a kill loses at most the episode in progress
         bar.close()
@@ -449,14 +452,14 @@ class Learner:
                     atomic_torch_save(self._checkpoint(), self.bc_cache)
                 self._advance("critic_warmup")
         if self.agent.spec.imitation_only and self.state["stage"] == "critic_warmup":
-            self.evaluate()  # bc_* rows: the stage-1 policy is the result
+            self.evaluate(final=True)  # bc_* rows: the stage-1 policy is the result
             self.state["stage"] = "done"
         if self.state["stage"] == "critic_warmup":
             self._offline_stage("critic_warmup", cfg.critic_warmup_steps, train_actor=False, train_critic=True)
             self._advance("offline")
         if self.state["stage"] == "offline":
             self._offline_stage("offline", cfg.offline_steps, train_actor=True, train_critic=True)
-            self.evaluate()  # the "BC/offline" point, before any online data
+            self.evaluate(final=cfg.online_episodes == 0)  # the "BC/offline" point, before any online data
             self.save_policy(self.out / "offline_policy.pt")  # so that point can be re-evaluated
             self._advance("online")
         if self.state["stage"] == "online":

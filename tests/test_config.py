@@ -159,3 +159,13 @@ def test_demo_noise_is_offered_to_every_family_and_not_negative():
         assert _resolved("--algo", algo, "--demo-noise", "0.05").demo_noise == 0.05
     with pytest.raises(ConfigError, match="demo_noise >= 0"):
         _resolved("--demo-noise", "-0.1")
+
+
+def test_the_final_evaluation_has_its_own_budget_and_older_runs_read_as_they_ran():
+    assert _resolved("--tier", "quick").final_eval_episodes == 100
+    assert _resolved("--tier", "quick").eval_episodes == 20
+    from softflow_bench.config import saved_config
+
+    # a run saved before the field existed ended on an evaluation of eval_episodes episodes
+    assert saved_config({"eval_episodes": 20}).final_eval_episodes == 20
+    assert saved_config({"eval_episodes": 20, "final_eval_episodes": 100}).final_eval_episodes == 100

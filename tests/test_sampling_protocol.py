@@ -116,7 +116,7 @@ def smoke_run(shared_env):
     root, env = shared_env
     out = root / "run"
     proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--algo", "softflow", "--tier", "smoke",
-                           "--demo-noise", "0.05", "--out", str(out), "--threads", "1"],
+                           "--demo-noise", "0.05", "--final-eval-episodes", "3", "--out", str(out), "--threads", "1"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out, env
@@ -125,9 +125,10 @@ def smoke_run(shared_env):
 def test_every_evaluation_point_keeps_its_episodes(smoke_run):
     out, _ = smoke_run
     summary = json.loads((out / "summary.json").read_text())
-    for point in summary["curve"]:
+    for i, point in enumerate(summary["curve"]):
         records = [json.loads(line) for line in (out / point["episodes_file"]).read_text().splitlines()]
-        assert len(records) == summary["config"]["eval_episodes"]
+        last = i == len(summary["curve"]) - 1  # the row's number: over final_eval_episodes
+        assert len(records) == (3 if last else summary["config"]["eval_episodes"])
         assert np.mean([r["success"] for r in records]) == point["success_rate"]
         assert np.mean([r["return"] for r in records]) == pytest.approx(point["return_mean"])
         assert [r["seed"] for r in records] == [1_000_000 + i for i in range(len(records))]
