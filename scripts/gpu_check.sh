@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The checks that need a GPU, in one go on a machine with CUDA:
-#   [ENV=scissors_tape] bash scripts/gpu_check.sh [ALGO:SEED ...]
+#   [ENV=scissors_tape] bash scripts/gpu_check.sh [ALGO ...]   (SEEDS=0-2 by default)
 # 1. the SOFT-FLOW and baseline benchmarks on the GPU, alone on it (docs/performance.md's GPU figures);
-# 2. the given leaderboard runs trained on the GPU (scripts/run_grid.sh with DEVICE=cuda, all at
-#    once), beside 3. the CUDA path's tests (tests/test_cuda.py, which CI's machines skip).
+# 2. the given algorithms' leaderboard runs trained on the GPU (the grid tool with --device cuda, all
+#    at once), beside 3. the CUDA path's tests (tests/test_cuda.py, which CI's machines skip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY="${PY:-.venv/bin/python}"
@@ -15,7 +15,8 @@ SOFTFLOW_BENCH_DEVICE=cuda "$PY" -m pytest -q -s -p no:cacheprovider --benchmark
 status=$?
 if [ $# -gt 0 ]; then
     echo "== training on the GPU: $*"
-    DEVICE=cuda JOBS=$# PY="$PY" bash scripts/run_grid.sh "$@" &
+    "$PY" -m softflow_bench.tools.grid --envs "${ENV:-cube_pronation}" --algos "$@" --seeds ${SEEDS:-0-2} \
+        -- --device cuda &
 fi
 echo "== the CUDA path's tests"
 parallel=(); "$PY" -c "import xdist" 2>/dev/null && parallel=(-n 4)  # pytest-xdist, where installed

@@ -192,7 +192,7 @@ def check_dataset(dataset, env_name: str) -> None:
 def get_or_collect(env_name: str, episodes: int, seed: int, video: str | None = None, progress: bool = True):
     """The cached dataset if it exists, else a freshly collected one.
 
-    Runs started together (scripts/run_grid.sh, the sweep tool) ask for the same dataset at once:
+    Runs started together (the grid and sweep tools) ask for the same dataset at once:
     a lock file makes one of them collect it and the others wait and load it.
     """
     import fcntl

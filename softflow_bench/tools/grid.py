@@ -1,0 +1,149 @@
+"""Run a grid of runs (tasks x algorithms x seeds) as Ray tasks, on this machine or on a cluster.
+
+    python -m softflow_bench.tools.grid --envs cube_pronation scissors_tape --algos softflow sac \\
+        --seeds 0-4 [--tier quick] [--address ADDR] [--storage DIR] [--cpus N] [--retries 2] [-- RUN ARGS]
+
+Each run is `python -m softflow_bench.run` with one thread, in a Ray task that holds one CPU, writing
+to <storage>/<env>/<algo>/seed<N> (default results/runs, where the leaderboard reads) with its log
+beside it (seed<N>.log). Without --address a local Ray instance is started for the job (nothing to
+set up); with one, the grid runs on that cluster, whose nodes must have this package installed and
+--storage on a shared file system. Finished runs are skipped; an interrupted one resumes with the
+run's own --resume; a run whose process or worker died is tried again (--retries), resuming. Runs
+that would reuse another's BC policy (the same BC cache key) start once that one has finished.
+Every run is checked before the first starts. Arguments after `--` go to every run. Ends with the
+failures, each with its log, and exit 1 if there were any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from softflow_bench.config import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RunFailed(RuntimeError):
+    """A run's process ended with an error; Ray tries the task again (it resumes)."""
+
+
+def seeds(text: list[str]) -> list[int]:
+    """'0-4' or '0 2 5' (or both) -> the seeds."""
+    out = []
+    for part in text:
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return sorted(set(out))
+
+
+def run_args(env: str, algo: str, seed: int, tier: str, out: Path, extra: list[str]) -> list[str]:
+    resume = ["--resume"] if (out / "checkpoint.pt").exists() else []
+    return ["--algo", algo, "--env", env, "--tier", tier, "--seed", str(seed), "--threads", "1",
+            "--out", str(out), *extra, *resume]
+
+
+def one_run(env: str, algo: str, seed: int, tier: str, out: str, extra: list[str]) -> dict:
+    """The body of a Ray task: the run (resumed if it has a checkpoint), its final evaluation."""
+    out_dir = Path(out)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    log = out_dir.parent / f"seed{seed}.log"
+    cmd = [sys.executable, "-m", "softflow_bench.run", *run_args(env, algo, seed, tier, out_dir, extra)]
+    with open(log, "a") as f:
+        code = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                              cwd=ROOT).returncode
+    if code != 0:
+        raise RunFailed(f"{env}/{algo}/seed{seed} exited with {code}; its log: {log}")
+    return json.loads((out_dir / "summary.json").read_text())["final"]
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--envs", nargs="+", required=True)
+    p.add_argument("--algos", nargs="+", required=True)
+    p.add_argument("--seeds", nargs="+", default=["0"], help="e.g. 0-4, or 0 1 2")
+    p.add_argument("--tier", default="quick")
+    p.add_argument("--address", default=None, help="an existing Ray cluster (default: a local instance for the job)")
+    p.add_argument("--storage", type=Path, default=ROOT / "results" / "runs", help="where the runs go")
+    p.add_argument("--cpus", type=int, default=None, help="CPUs of the local instance (default: all)")
+    p.add_argument("--retries", type=int, default=2, help="times a failed run is tried again, resuming")
+    args = p.parse_args(own)
+    try:
+        import ray
+    except ImportError:
+        print("error: the grid runs on Ray, which is not installed; pip install 'softflow-bench[grid]' "
+              "(scripts/setup.sh installs it)", file=sys.stderr)
+        return 2
+    from softflow_bench.run import bc_cache_path, validated
+
+    try:
+        grid_seeds = seeds(args.seeds)
+    except ValueError:
+        p.error(f"--seeds takes numbers and ranges like 0-4, got {args.seeds}")
+    jobs, done = [], 0
+    for env in args.envs:
+        for algo in args.algos:
+            for seed in grid_seeds:
+                out = args.storage / env / algo / f"seed{seed}"
+                if (out / "summary.json").exists():
+                    done += 1
+                    continue
+                try:  # every run checked before the first starts: a bad one changes nothing
+                    cfg, _ = validated(run_args(env, algo, seed, args.tier, out, extra))
+                except ConfigError as exc:
+                    print(f"error: {env}/{algo}/seed{seed}: {exc}", file=sys.stderr)
+                    return 2
+                jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out),
+                             "bc_key": str(bc_cache_path(cfg))})
+    print(f"{len(jobs)} runs to do, {done} finished already")
+    if not jobs:
+        return 0
+    if args.address:
+        ray.init(address=args.address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=args.cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    task = ray.remote(num_cpus=1, max_retries=args.retries, retry_exceptions=[RunFailed])(one_run)
+
+    def submit(job):
+        return task.remote(job["env"], job["algo"], job["seed"], args.tier, job["out"], extra)
+
+    # a run that would reuse another's BC policy waits for that one, so the BC is trained once
+    producers, waiting = {}, {}
+    for job in jobs:
+        if job["bc_key"] not in producers:
+            producers[job["bc_key"]] = job
+        else:
+            waiting.setdefault(job["bc_key"], []).append(job)
+    pending = {submit(job): job for job in producers.values()}
+    failures = []
+    from tqdm import tqdm
+
+    with tqdm(total=len(jobs), desc="grid") as bar:
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            job = pending.pop(ref)
+            try:
+                final = ray.get(ref)
+                bar.write(f"done {job['env']}/{job['algo']}/seed{job['seed']}: success {final.get('success_rate')}")
+            except Exception as exc:  # the task's own error, after its retries, or a lost worker
+                failures.append((job, str(getattr(exc, "cause", None) or exc).strip().splitlines()[-1]))
+            bar.update(1)
+            for follower in waiting.pop(job["bc_key"], []):  # its BC cache is there now (or never will be)
+                pending[submit(follower)] = follower
+    ray.shutdown()
+    for job, why in failures:
+        log = Path(job["out"]).parent / f"seed{job['seed']}.log"
+        print(f"failed: {job['env']}/{job['algo']}/seed{job['seed']}: {why} (log: {log})")
+    print(f"{len(jobs) - len(failures)} of {len(jobs)} runs finished")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The grid on a real local Ray instance: smoke runs of two algorithms, finished runs skipped, and a
+run killed mid-way that Ray tries again, resuming, to the same result as an uninterrupted one."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("ray")
+
+GRID = [sys.executable, "-m", "softflow_bench.tools.grid"]
+
+
+def test_a_grid_runs_on_local_ray_skips_what_is_done_and_refuses_bad_runs(shared_env, tmp_path):
+    _, env = shared_env
+    storage = tmp_path / "runs"
+    args = GRID + ["--envs", "cube_pronation", "--algos", "softflow", "sac_chunked", "--seeds", "0", "--tier", "smoke",
+                   "--storage", str(storage), "--cpus", "2"]
+    first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "2 runs to do, 0 finished already" in first.stdout and "2 of 2 runs finished" in first.stdout
+    for algo in ("softflow", "sac_chunked"):
+        summary = json.loads((storage / "cube_pronation" / algo / "seed0" / "summary.json").read_text())
+        assert summary["config"]["threads"] == 1 and summary["online_episodes"] == 2
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "0 runs to do, 2 finished already" in again.stdout
+    bad = subprocess.run(GRID + ["--envs", "cube_pronation", "--algos", "nope", "--tier", "smoke", "--storage",
+                                 str(tmp_path / "other")], env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "choose one of" in bad.stderr and not (tmp_path / "other").exists()
+
+
+def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(shared_env, tmp_path):
+    _, env = shared_env
+    extra = ["--", "--bc-steps", "600", "--checkpoint-every", "50"]
+    base = ["--envs", "cube_pronation", "--algos", "bc_flow", "--seeds", "3", "--tier", "smoke", "--cpus", "1"]
+    uninterrupted = tmp_path / "plain"
+    # a BC cache of each run's own, so that the killed run trains its BC (and is killed in it)
+    subprocess.run(GRID + base + ["--storage", str(uninterrupted)] + extra, check=True, capture_output=True,
+                   env={**env, "SOFTFLOW_BENCH_CACHE": str(tmp_path / "cache_plain")}, timeout=900)
+    killed = tmp_path / "killed"
+    run_dir = killed / "cube_pronation" / "bc_flow" / "seed3"
+
+    def kill_once_checkpointed():
+        deadline = time.time() + 600
+        while not (run_dir / "checkpoint.pt").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        subprocess.run(["pkill", "-9", "-f", f"out {run_dir}"], check=False)
+
+    killer = threading.Thread(target=kill_once_checkpointed)
+    killer.start()
+    proc = subprocess.run(GRID + base + ["--storage", str(killed)] + extra, capture_output=True, text=True,
+                          env={**env, "SOFTFLOW_BENCH_CACHE": str(tmp_path / "cache_killed")}, timeout=900)
+    killer.join()
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    log = (run_dir.parent / "seed3.log").read_text()
+    assert "resumed at stage bc" in log  # the second try continued from the checkpoint
+    finals = [json.loads((d / "cube_pronation" / "bc_flow" / "seed3" / "summary.json").read_text())["final"]
+              for d in (uninterrupted, killed)]
+    assert finals[0] == finals[1]  # the same numbers, and the same episodes file name
