@@ -10,6 +10,7 @@ number, so a dataset is reproducible from (env, episodes, seed). Datasets are ca
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -158,18 +159,26 @@ def collect(env_name: str, episodes: int, seed: int, video: str | None = None, p
     return dataset
 
 
+@contextlib.contextmanager
+def reading(did: str):
+    """Any failure while reading dataset `did` becomes one DatasetError naming its directory and how to
+    make it again (minari and h5py raise several types for missing or damaged files)."""
+    try:
+        yield
+    except Exception as exc:
+        where = Path(os.environ["MINARI_DATASETS_PATH"]) / did
+        raise DatasetError(f"cannot read dataset {did!r} in {where} ({type(exc).__name__}: {exc}); delete that "
+                           f"directory and run again to generate it anew") from exc
+
+
 def load_dataset(env_name: str, episodes: int, seed: int):
     """Load a cached dataset and check it belongs to `env_name` with the env's shapes."""
     minari = _minari()
     did = dataset_id(env_name, episodes, seed)
-    try:
+    with reading(did):
         dataset = minari.load_dataset(did)
         if dataset.total_episodes > 0:  # open the data file itself, not only the metadata
             next(iter(dataset.iterate_episodes([0])))
-    except Exception as exc:  # minari raises several types for missing/corrupt files
-        where = Path(os.environ["MINARI_DATASETS_PATH"]) / did
-        raise DatasetError(f"cannot read dataset {did!r} in {where} ({type(exc).__name__}: {exc}); delete that "
-                           f"directory and run again to generate it anew") from exc
     check_dataset(dataset, env_name)
     return dataset
 

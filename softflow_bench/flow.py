@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from softflow_bench.config import FLOW_MIXINGS as MIXINGS
+
 #: Targets are clipped into (-1 + eps, 1 - eps) before atanh, so demo actions at the joint
 #: limits get a finite pre-image.
 ATANH_EPS = 1e-4
@@ -140,8 +142,8 @@ class ChunkFlow(nn.Module):
         self.couplings = nn.ModuleList(layers)
         self.register_buffer("perms", torch.stack(perms))
         self.register_buffer("inv_perms", torch.argsort(self.perms, dim=-1))
-        if mixing not in ("permutation", "lu"):
-            raise ValueError(f"mixing must be permutation or lu, got {mixing!r}")
+        if mixing not in MIXINGS:
+            raise ValueError(f"mixing must be one of {MIXINGS}, got {mixing!r}")
         # drawn after everything else, so a permutation-only flow is the very same with or without the option
         self.mixers = nn.ModuleList(LUMixing(dim, g) if i % 2 == 0 else nn.Identity() for i in range(blocks)) \
             if mixing == "lu" else None

@@ -62,8 +62,8 @@ def task_metrics(infos: list[dict]) -> dict[str, float]:
     return out
 
 
-#: The final info's entries an episode record keeps (those a task has).
-RECORDED_INFO = ("success", "turns", "dropped", "grasped", "cut")
+#: The task's numbers from the final info that an episode record keeps (those a task has).
+RECORDED_INFO = ("turns", "dropped", "grasped", "cut")
 
 
 @dataclass
@@ -96,8 +96,9 @@ class Episode:
         jumps = np.abs(np.diff(self.actions, axis=0)).mean(-1)  # jumps[t - 1]: between steps t - 1 and t
         seam = np.zeros(len(jumps), bool)
         seam[self.chunk - 1:: self.chunk] = True  # steps H, 2H, ... start a chunk
-        rec = {"seed": self.seed, "success": bool(self.info.get("success", False)), "return": float(self.ret),
-               "length": self.steps, **{k: self.info[k] for k in RECORDED_INFO[1:] if k in self.info},
+        success = bool(self.info["success"]) if "success" in self.info else None  # None: the task has no signal
+        rec = {"seed": self.seed, "success": success, "return": float(self.ret),
+               "length": self.steps, **{k: self.info[k] for k in RECORDED_INFO if k in self.info},
                "seam_jump": float(jumps[seam].mean()) if seam.any() else None,
                "step_jump": float(jumps[~seam].mean()) if (~seam).any() else None}
         if self.picks:
@@ -142,7 +143,7 @@ def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Gener
         ep = play_episode(env, agent, cfg, seed_base + i, cfg.temperature, gen)
         infos.append(ep.info)
         records.append(ep.record(modes))
-    success = [bool(i["success"]) for i in infos if "success" in i]
+    success = [r["success"] for r in records if r["success"] is not None]
     aggregates = {"success_rate": float(np.mean(success)) if success else None,
                   "return_mean": float(np.mean([r["return"] for r in records])), **task_metrics(infos)}
     for k in ("seam_jump", "step_jump"):

@@ -53,46 +53,57 @@ def resolve_env(name: str) -> str:
     return env_id
 
 
-def offline_chunks(cfg: RunConfig, say=print, split: str = "train"):
-    """Chunk transitions from the task's demonstrations (generated and cached if missing): those of the
-    episodes that train (`split="train"`), or of the last cfg.validation_episodes ones, held out
+def demonstrations(cfg: RunConfig, say=print):
+    """The task's demonstrations as a Minari dataset (generated and cached if missing); None for a task
+    without an expert or with --demo-episodes 0."""
+    from softflow_bench import demos
+
+    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
+        return None
+    dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
+    say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
+        f"{dataset.total_episodes} episodes, expert success "
+        f"{dataset.storage.metadata['softflow_success_rate']:.2f}; "
+        f"{dataset.total_episodes - cfg.validation_episodes} used)")
+    return dataset
+
+
+def _training_episodes(cfg: RunConfig, dataset) -> range:
+    """All but the last cfg.validation_episodes episodes of the dataset."""
+    return range(dataset.total_episodes - cfg.validation_episodes)
+
+
+def offline_chunks(cfg: RunConfig, say=print, split: str = "train", dataset=None):
+    """Chunk transitions of the task's demonstrations (`dataset`, else `demonstrations(cfg)`): those of
+    the episodes that train (`split="train"`), or of the last cfg.validation_episodes ones, held out
     (`"validation"`; None when none are)."""
     from softflow_bench import demos
     from softflow_bench.chunks import ChunkBuffer, episode_chunks
 
-    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0 or (split == "validation"
-                                                                       and not cfg.validation_episodes):
+    if split == "validation" and not cfg.validation_episodes:
         return None
-    dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
-    where = Path(os.environ["MINARI_DATASETS_PATH"]) / dataset.spec.dataset_id
-    first_held_out = dataset.total_episodes - cfg.validation_episodes
-    wanted = range(first_held_out) if split == "train" else range(first_held_out, dataset.total_episodes)
-    say(f"{'offline' if split == 'train' else 'validation'} data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
-        f"{dataset.total_episodes} episodes, expert success "
-        f"{dataset.storage.metadata['softflow_success_rate']:.2f}; {len(wanted)} used)")
+    dataset = demonstrations(cfg, say) if dataset is None else dataset
+    if dataset is None:
+        return None
+    train = _training_episodes(cfg, dataset)
+    wanted = train if split == "train" else range(train.stop, dataset.total_episodes)
     buf = ChunkBuffer()
-    try:
+    with demos.reading(dataset.spec.dataset_id):
         for ep in dataset.iterate_episodes(list(wanted)):
             buf.add(episode_chunks(ep.observations, ep.actions, ep.rewards, bool(ep.terminations[-1]), cfg.chunk))
-    except Exception as exc:  # h5py and minari raise several types for a damaged file
-        raise demos.DatasetError(f"cannot read the demonstrations in {where} ({type(exc).__name__}: {exc}); "
-                                 "delete that directory and run again to generate them anew") from None
     return buf
 
 
-def mode_classifier(cfg: RunConfig):
+def mode_classifier(cfg: RunConfig, dataset):
     """A ModeClassifier fitted on the training episodes of the task's demonstrations (None without
     demonstrations or recorded modes)."""
     from softflow_bench import demos
     from softflow_bench.modes import from_dataset
 
-    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
+    if dataset is None:
         return None
-    dataset, _ = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
-    try:
-        return from_dataset(dataset, list(range(dataset.total_episodes - cfg.validation_episodes)))
-    except Exception as exc:  # h5py and minari raise several types for a damaged file
-        raise demos.DatasetError(f"cannot read the demonstrations' modes ({type(exc).__name__}: {exc})") from None
+    with demos.reading(dataset.spec.dataset_id):
+        return from_dataset(dataset, list(_training_episodes(cfg, dataset)))
 
 
 BC_CODE_VERSION = 4  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm;
@@ -128,11 +139,9 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
         shapes["noise_critic"] = True
     if spec.policy == "flow" and cfg.flow_mixing != "permutation":  # only when set, likewise
         shapes["flow_mixing"] = cfg.flow_mixing
-    for name in ("validation_episodes", "bc_patience", "bc_ema"):  # only when set, likewise
+    for name in ("validation_episodes", "bc_patience", "bc_ema", "demo_noise"):  # only when set, likewise
         if getattr(cfg, name):
             shapes[name] = getattr(cfg, name)
-    if cfg.demo_noise:  # only when set, likewise
-        shapes["demo_noise"] = cfg.demo_noise
     if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match
         shapes["policy_width"] = cfg.policy_width
     if device_type != "cpu":  # likewise: CPU caches keep their keys
@@ -251,9 +260,10 @@ def main(argv=None) -> int:
     from softflow_bench.demos import DatasetError
 
     try:  # before anything is written into the run's directory
-        offline = offline_chunks(cfg)
-        validation = offline_chunks(cfg, say=lambda *_: None, split="validation")
-        modes = mode_classifier(cfg)
+        dataset = demonstrations(cfg)
+        offline = offline_chunks(cfg, dataset=dataset)
+        validation = offline_chunks(cfg, split="validation", dataset=dataset)
+        modes = mode_classifier(cfg, dataset)
     except DatasetError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

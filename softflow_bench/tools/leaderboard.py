@@ -87,7 +87,7 @@ def final_episodes(run: Path, summary: dict) -> dict[str, float] | None:
     if not name or not (run / name).is_file():
         return None
     records = [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
-    return {str(r["seed"]): float(r["success"]) for r in records}
+    return {str(r["seed"]): float(r["success"]) for r in records if r["success"] is not None}
 
 
 def bc_steps(row: dict) -> int:

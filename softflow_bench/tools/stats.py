@@ -9,26 +9,32 @@ the per-episode differences (arch's IID bootstrap over (run seed, episode seed) 
 
 from __future__ import annotations
 
-import numpy as np
-
 import warnings
 
+import numpy as np
+
 REPS = 2000  # bootstrap replicates: the intervals' ends move by about 0.01 between seeds at this count
+
+
+def _bootstrap(score_dict: dict, func, reps: int, seed: int):
+    """rliable's stratified-bootstrap point estimates and 95 % intervals of func over score_dict."""
+    from rliable import library
+
+    with warnings.catch_warnings():  # rliable hands arch a RandomState, which arch deprecates
+        warnings.simplefilter("ignore", FutureWarning)
+        return library.get_interval_estimates(score_dict, func, reps=reps, random_state=np.random.RandomState(seed))
 
 
 def interval_estimates(scores: dict[str, np.ndarray], reps: int = REPS, seed: int = 0) -> dict[str, dict]:
     """scores[name]: one final score per run. Returns per name {"mean": (point, lo, hi), "iqm": (...),
     "runs": n}, the intervals stratified-bootstrap 95 % ones over runs."""
-    from rliable import library, metrics
+    from rliable import metrics
 
     def both(x: np.ndarray) -> np.ndarray:
         return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
 
     score_dict = {k: np.asarray(v, dtype=float).reshape(-1, 1) for k, v in scores.items()}
-    with warnings.catch_warnings():  # rliable hands arch a RandomState, which arch deprecates
-        warnings.simplefilter("ignore", FutureWarning)
-        points, intervals = library.get_interval_estimates(score_dict, both, reps=reps,
-                                                           random_state=np.random.RandomState(seed))
+    points, intervals = _bootstrap(score_dict, both, reps, seed)
     return {k: {"mean": (float(points[k][0]), float(intervals[k][0, 0]), float(intervals[k][1, 0])),
                 "iqm": (float(points[k][1]), float(intervals[k][0, 1]), float(intervals[k][1, 1])),
                 "runs": len(score_dict[k])} for k in score_dict}
@@ -36,13 +42,10 @@ def interval_estimates(scores: dict[str, np.ndarray], reps: int = REPS, seed: in
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple:
     """P(a run of X scores above a run of Y), ties counting half, with its 95 % interval: (point, lo, hi)."""
-    from rliable import library, metrics
+    from rliable import metrics
 
     pair = {"x,y": (np.asarray(x, float).reshape(-1, 1), np.asarray(y, float).reshape(-1, 1))}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        points, intervals = library.get_interval_estimates(pair, metrics.probability_of_improvement, reps=reps,
-                                                           random_state=np.random.RandomState(seed))
+    points, intervals = _bootstrap(pair, metrics.probability_of_improvement, reps, seed)
     lo, hi = np.ravel(intervals["x,y"])
     return float(np.ravel(points["x,y"])[0]), float(lo), float(hi)
 

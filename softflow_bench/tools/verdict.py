@@ -48,17 +48,18 @@ def summarise(table: list[dict], label) -> list[dict]:
     for (env, tier), by_algo in sorted(groups(table, label).items()):
         scores = {a: np.array([r["final"]["success_rate"] for r in rs]) for a, rs in by_algo.items()}
         estimates = stats.interval_estimates(scores)
-        reference = next((a for a in by_algo if a == REFERENCE), None)
+        reference = REFERENCE if REFERENCE in by_algo else None
         records = []
         for algo, rs in by_algo.items():
             est = estimates[algo]
             offline = [r["before"]["success_rate"] for r in rs if r["online_episodes"] and r.get("before")]
+            offline_mean = float(np.mean(offline)) if offline else None
             rec = {"env": env, "algo": algo, "tier": tier, "bc_steps": rs[0].get("bc_steps"), "runs": len(rs),
                    "seeds": " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"])),
                    "success_mean": est["mean"][0], "mean_lo": est["mean"][1], "mean_hi": est["mean"][2],
                    "iqm": est["iqm"][0], "iqm_lo": est["iqm"][1], "iqm_hi": est["iqm"][2],
-                   "offline_mean": float(np.mean(offline)) if offline else None,
-                   "change": est["mean"][0] - float(np.mean(offline)) if offline else None,
+                   "offline_mean": offline_mean,
+                   "change": est["mean"][0] - offline_mean if offline else None,
                    "online_episodes": _mean_of(rs, "online_episodes"),
                    "online_env_steps": _mean_of(rs, "online_env_steps"), "wall_time_s": _mean_of(rs, "wall_time_s")}
             if reference and algo != reference:
@@ -82,9 +83,23 @@ def write_csv(records: list[dict], path: Path) -> None:
             w.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items() if k in CSV_FIELDS})
 
 
+def _bounds(key: str) -> tuple[str, str]:
+    """The fields of a record holding the interval of `key` (success_mean, iqm or poi_softflow)."""
+    return {"success_mean": ("mean_lo", "mean_hi"), "poi_softflow": ("poi_lo", "poi_hi")}.get(
+        key, (f"{key}_lo", f"{key}_hi"))
+
+
 def _interval(rec: dict, key: str) -> str:
-    lo, hi = ("mean_lo", "mean_hi") if key == "success_mean" else (f"{key}_lo", f"{key}_hi")
+    lo, hi = _bounds(key)
     return f"{rec[key]:.2f} [{rec[lo]:.2f}, {rec[hi]:.2f}]"
+
+
+def _by_task(records: list[dict]) -> dict[tuple, list[dict]]:
+    """{(env, tier): its records, in their order}."""
+    out = defaultdict(list)
+    for r in records:
+        out[(r["env"], r["tier"])].append(r)
+    return out
 
 
 def markdown(records: list[dict], plots: dict[tuple, list[Path]], relative_to: Path) -> list[str]:
@@ -93,16 +108,13 @@ def markdown(records: list[dict], plots: dict[tuple, list[Path]], relative_to: P
              "(rliable); P(softflow > algo): the probability that a SOFT-FLOW run beats a run of the algo, with its "
              "interval; paired: SOFT-FLOW's success minus the algo's on the evaluation episodes both kept, with a "
              "bootstrap 95 % interval. Best mean first.", ""]
-    by_task = defaultdict(list)
-    for r in records:
-        by_task[(r["env"], r["tier"])].append(r)
-    for (env, tier), recs in by_task.items():
+    for (env, tier), recs in _by_task(records).items():
         lines += [f"### {env} ({tier} tier)", "",
                   "| algo | runs | mean [95 % CI] | IQM [95 % CI] | offline → change | P(softflow > algo) | paired |",
                   "|---|---|---|---|---|---|---|"]
         for r in recs:
             change = (f"{r['offline_mean']:.2f} → {r['change']:+.2f}" if r.get("offline_mean") is not None else "–")
-            poi = (f"{r['poi_softflow']:.2f} [{r['poi_lo']:.2f}, {r['poi_hi']:.2f}]" if "poi_softflow" in r else "–")
+            poi = _interval(r, "poi_softflow") if "poi_softflow" in r else "–"
             paired = (f"{r['paired_diff']:+.2f} [{r['paired_lo']:+.2f}, {r['paired_hi']:+.2f}] "
                       f"({r['paired_episodes']} ep.)" if "paired_diff" in r else "–")
             lines.append(f"| {r['algo']} | {r['runs']} | {_interval(r, 'success_mean')} | {_interval(r, 'iqm')} | "
@@ -111,6 +123,15 @@ def markdown(records: list[dict], plots: dict[tuple, list[Path]], relative_to: P
         for p in plots.get((env, tier), []):
             lines += [f"![{p.stem}]({p.relative_to(relative_to)})", ""]
     return lines
+
+
+def _bars(ax, recs: list[dict], key: str, colour: str) -> None:
+    """One horizontal interval bar per record, its point estimate marked, the first record at the bottom."""
+    lo, hi = _bounds(key)
+    for i, r in enumerate(recs):
+        ax.plot([r[lo], r[hi]], [i, i], color=colour, lw=6, alpha=0.5)
+        ax.plot(r[key], i, "k|", ms=12)
+    ax.set_xlim(0, 1)
 
 
 def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[tuple, list[Path]]:
@@ -124,36 +145,31 @@ def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[t
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[tuple, list[Path]] = defaultdict(list)
-    by_task = defaultdict(list)
-    for r in records:
-        by_task[(r["env"], r["tier"])].append(r)
-    for (env, tier), recs in by_task.items():
-        stem = out_dir / f"{env}_{tier}"
-        names = [r["algo"] for r in recs][::-1]
-        fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(names) + 1.2), sharey=True)
-        for ax, key, title in zip(axes, ("success_mean", "iqm"), ("mean", "IQM")):
-            lo, hi = ("mean_lo", "mean_hi") if key == "success_mean" else ("iqm_lo", "iqm_hi")
-            for i, r in enumerate(recs[::-1]):
-                ax.plot([r[lo], r[hi]], [i, i], color="C0", lw=6, alpha=0.5)
-                ax.plot(r[key], i, "k|", ms=12)
-            ax.set_title(f"{title} final success"), ax.set_xlim(0, 1), ax.grid(axis="x", alpha=0.3)
-        axes[0].set_yticks(range(len(names)), names)
-        fig.suptitle(f"{env} ({tier}): 95 % stratified-bootstrap intervals over runs")
+
+    def save(fig, env: str, tier: str, kind: str) -> None:
+        path = out_dir / f"{env}_{tier}_{kind}.png"
         fig.tight_layout()
-        fig.savefig(f"{stem}_intervals.png", dpi=100), plt.close(fig)
-        written[(env, tier)].append(Path(f"{stem}_intervals.png"))
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written[(env, tier)].append(path)
+
+    for (env, tier), recs in _by_task(records).items():
+        bottom_up = recs[::-1]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 0.45 * len(recs) + 1.2), sharey=True)
+        for ax, key, title in zip(axes, ("success_mean", "iqm"), ("mean", "IQM")):
+            _bars(ax, bottom_up, key, "C0")
+            ax.set_title(f"{title} final success"), ax.grid(axis="x", alpha=0.3)
+        axes[0].set_yticks(range(len(recs)), [r["algo"] for r in bottom_up])
+        fig.suptitle(f"{env} ({tier}): 95 % stratified-bootstrap intervals over runs")
+        save(fig, env, tier, "intervals")
         poi = [r for r in recs if "poi_softflow" in r]
         if poi:
             fig, ax = plt.subplots(figsize=(6, 0.45 * len(poi) + 1.2))
-            for i, r in enumerate(poi):
-                ax.plot([r["poi_lo"], r["poi_hi"]], [i, i], color="C1", lw=6, alpha=0.5)
-                ax.plot(r["poi_softflow"], i, "k|", ms=12)
-            ax.axvline(0.5, color="grey", ls="--"), ax.set_xlim(0, 1)
+            _bars(ax, poi, "poi_softflow", "C1")
+            ax.axvline(0.5, color="grey", ls="--")
             ax.set_yticks(range(len(poi)), [f"softflow > {r['algo']}" for r in poi])
             ax.set_title(f"{env} ({tier}): probability of improvement")
-            fig.tight_layout()
-            fig.savefig(f"{stem}_improvement.png", dpi=100), plt.close(fig)
-            written[(env, tier)].append(Path(f"{stem}_improvement.png"))
+            save(fig, env, tier, "improvement")
         curves = groups([r for r in table if r.get("curve") and r["env"] == env and r["tier"] == tier], label)
         online = {a: rs for a, rs in curves.get((env, tier), {}).items() if rs[0]["online_episodes"]}
         if online:
@@ -166,7 +182,5 @@ def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[t
                 ax.fill_between(xs, [e[1] for e in est], [e[2] for e in est], color=f"C{i}", alpha=0.2)
             ax.set_xlabel("online episodes"), ax.set_ylabel("success"), ax.set_ylim(0, 1), ax.legend(fontsize=8)
             ax.set_title(f"{env} ({tier}): learning curves, mean and 95 % interval over runs")
-            fig.tight_layout()
-            fig.savefig(f"{stem}_curves.png", dpi=100), plt.close(fig)
-            written[(env, tier)].append(Path(f"{stem}_curves.png"))
+            save(fig, env, tier, "curves")
     return written
