@@ -22,7 +22,7 @@ from dm_control.utils import rewards as dm_rewards
 from softflow_bench import hand
 from softflow_bench.envs.base import MujocoTaskEnv
 
-# Where the hand is mounted (found in ../shared/hand-model-notes.md): palm face-down, palm centre
+# Where the hand is mounted in orca-sim's model: palm face-down, palm centre
 # near (0, 0, 0.25), fingers along +x, thumb on the +y side.
 TOWER_POS = (-0.134, 0.039, 0.274)
 TOWER_QUAT = (0.5, -0.5, 0.5, -0.5)
@@ -38,7 +38,7 @@ START_GRASP = {
 #: The cube's centre when the fingers close on it (world frame, m).
 CUBE_START = (0.038, 0.003, 0.232)
 
-# Observation layout: name -> size, in order. Documented in the README; tested.
+# Observation layout: name -> size, in order. Documented in docs/tasks.md; tested.
 OBS_LAYOUT: tuple[tuple[str, int], ...] = (
     ("joint_pos", hand.NUM_JOINTS),    # rad, JOINT_IDS order
     ("joint_vel", hand.NUM_JOINTS),    # rad/s
@@ -185,7 +185,7 @@ def task_reward(dyaw: float, action: np.ndarray, prev_action: np.ndarray, power:
 
 
 class CubePronationEnv(MujocoTaskEnv):
-    """Gymnasium env `softflow_bench/CubePronation-v0`. See module docstring and README."""
+    """Gymnasium env `softflow_bench/CubePronation-v0`. See the module docstring and docs/tasks.md."""
 
     CAMERA = "below"
 
