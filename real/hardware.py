@@ -45,8 +45,10 @@ class OrcaCoreHand:
 
 
 class UdpPoseTracker:
-    """Latest object pose from JSON datagrams {"pos": [x, y, z], "quat": [w, x, y, z]} (palm frame,
-    metres) on a UDP port; a pose older than `staleness_s` is refused with StalePose."""
+    """Latest poses from JSON datagrams on a UDP port, metres: {"pos": [x, y, z], "quat": [w, x, y, z]}
+    (the cube, in the palm frame), or with a "name": "scissors" (task frame, plus "opening", the
+    blade angle in rad) or "tape_cut" (task frame, "pos" only). A reading older than `staleness_s`
+    is refused with StalePose; malformed datagrams are counted and ignored."""
 
     def __init__(self, port: int, staleness_s: float = 0.2, host: str = "127.0.0.1"):
         self.staleness_s = staleness_s
@@ -54,11 +56,27 @@ class UdpPoseTracker:
         self.sock.bind((host, port))
         self.sock.settimeout(0.05)
         self.port = self.sock.getsockname()[1]
-        self._latest: tuple[float, np.ndarray, np.ndarray] | None = None
+        self._latest: dict[str, tuple[float, dict]] = {}
         self.bad_packets = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, daemon=True)
         self._thread.start()
+
+    @staticmethod
+    def _parse(packet: bytes) -> tuple[str, dict]:
+        msg = json.loads(packet)
+        name = msg.get("name", "object")
+        reading = {"pos": np.asarray(msg["pos"], float)}
+        if name != "tape_cut":
+            reading["quat"] = np.asarray(msg["quat"], float)
+        if name == "scissors":
+            reading["opening"] = np.asarray(float(msg["opening"]))
+        shapes = {"pos": (3,), "quat": (4,), "opening": ()}
+        if any(v.shape != shapes[k] or not np.all(np.isfinite(v)) for k, v in reading.items()):
+            raise ValueError
+        if "quat" in reading:
+            reading["quat"] = reading["quat"] / np.linalg.norm(reading["quat"])
+        return name, reading
 
     def _listen(self) -> None:
         while not self._stop.is_set():
@@ -67,24 +85,35 @@ class UdpPoseTracker:
             except (socket.timeout, OSError):
                 continue
             try:
-                msg = json.loads(packet)
-                pos, quat = np.asarray(msg["pos"], float), np.asarray(msg["quat"], float)
-                if pos.shape != (3,) or quat.shape != (4,) or not np.all(np.isfinite(np.r_[pos, quat])):
-                    raise ValueError
-            except (ValueError, KeyError, TypeError):
+                name, reading = self._parse(packet)
+            except (ValueError, KeyError, TypeError, AttributeError, ZeroDivisionError):
                 self.bad_packets += 1
                 continue
-            self._latest = (time.monotonic(), pos, quat / np.linalg.norm(quat))
+            self._latest[name] = (time.monotonic(), reading)
+
+    def _fresh(self, name: str) -> dict:
+        latest = self._latest.get(name)
+        if latest is None or time.monotonic() - latest[0] > self.staleness_s:
+            raise StalePose(f"no {name} pose on UDP port {self.port} in the last {self.staleness_s} s")
+        return latest[1]
+
+    @staticmethod
+    def _matrix(quat: np.ndarray) -> np.ndarray:
+        w, x, y, z = quat
+        return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                         [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
-        latest = self._latest
-        if latest is None or time.monotonic() - latest[0] > self.staleness_s:
-            raise StalePose(f"no object pose on UDP port {self.port} in the last {self.staleness_s} s")
-        w, x, y, z = latest[2]
-        rot = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-        return latest[1].copy(), rot
+        reading = self._fresh("object")
+        return reading["pos"].copy(), self._matrix(reading["quat"])
+
+    def scissors(self) -> tuple[np.ndarray, np.ndarray, float]:
+        reading = self._fresh("scissors")
+        return reading["pos"].copy(), self._matrix(reading["quat"]), float(reading["opening"])
+
+    def cut_point(self) -> np.ndarray:
+        return self._fresh("tape_cut")["pos"].copy()
 
     def close(self) -> None:
         self._stop.set()
@@ -114,3 +143,22 @@ class TerminalOperator:
                 print(f"not a number: {answer!r}")
         success = self.ask("success? [y/n] ").strip().lower().startswith("y")
         return {"success": success, "reward": turns, "turns": turns}
+
+
+class ScissorsOperator:
+    """A person at the terminal for the scissors: resets the scene and labels each episode; the reward
+    is 1 if the tape was cut (the simulated task's sparse reward), given at the episode's end."""
+
+    def __init__(self, ask: Callable[[str], str] = input):
+        self.ask = ask
+
+    def reset(self, episode: int) -> None:
+        self.ask(f"episode {episode}: put the scissors in their case and a fresh strip of tape up, then press Enter ")
+
+    def step_reward(self, info: dict) -> float:
+        return 0.0
+
+    def episode_label(self, info: dict) -> dict:
+        grasped = self.ask("scissors grasped and lifted? [y/n] ").strip().lower().startswith("y")
+        cut = self.ask("tape cut? [y/n] ").strip().lower().startswith("y")
+        return {"success": cut, "reward": float(cut), "grasped": grasped, "cut": cut}

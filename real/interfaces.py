@@ -1,4 +1,5 @@
-"""The four parts a real setup needs, each a small interface with a hardware implementation and
+"""The parts a real setup needs (a hand, an arm for the scissors, object observations, rewards,
+resets), each a small interface with a hardware implementation and
 a digital-twin one (LeRobot style: connect, observe, act, disconnect).
 
 Joint angles are radians in `softflow_bench.hand.JOINT_IDS` order everywhere in `real/`; only
@@ -16,6 +17,10 @@ class StalePose(RuntimeError):
     """The tracker has no pose newer than its staleness timeout."""
 
 
+class ArmFault(RuntimeError):
+    """The arm stopped answering or reported an error (a reflex, a lost connection)."""
+
+
 class Hand(Protocol):
     def connect(self) -> None: ...
     def read(self) -> np.ndarray:
@@ -27,9 +32,30 @@ class Hand(Protocol):
     def disconnect(self) -> None: ...
 
 
+class Arm(Protocol):
+    """The arm carrying the hand; poses are 4x4 flange poses in the robot's base frame."""
+
+    def connect(self) -> None: ...
+    def pose(self) -> np.ndarray:
+        """The measured flange pose; raises ArmFault."""
+    def command(self, pose: np.ndarray, wait: bool = False) -> None:
+        """Move towards a target that already passed the safety filter (wait: until there)."""
+    def stop(self) -> None: ...
+    def recover(self) -> None: ...
+    def disconnect(self) -> None: ...
+
+
 class ObjectTracker(Protocol):
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         """Latest object (position (3,), rotation (3, 3)) in the palm frame; raises StalePose."""
+
+
+class ScissorsTracker(Protocol):
+    def scissors(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Latest scissors pivot position (3,), rotation (3, 3) and blade opening (rad), in the task's
+        frame (the simulated scene's world frame); raises StalePose."""
+    def cut_point(self) -> np.ndarray:
+        """Latest position (3,) of the tape's cut point in the task's frame; raises StalePose."""
 
 
 class RewardSource(Protocol):

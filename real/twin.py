@@ -1,4 +1,4 @@
-"""The digital twin: the four interfaces of `real.interfaces` over one simulated cube_pronation.
+"""The digital twins: the interfaces of `real.interfaces` over one simulated scene (the cube; the scissors with franky-sim as the arm).
 
 Physics advances only when the twin hand is commanded (one control period per command), so the
 twin runs as fast as the computer allows and is deterministic from its seed. The twin's rewards
@@ -15,21 +15,45 @@ from softflow_bench import hand
 from softflow_bench.envs import ENV_IDS
 
 
-class TwinScene:
-    """One simulated scene shared by the twin's hand, tracker, rewards and resets."""
+class _SimulatedScene:
+    """What both twins share: a simulated task as a hand with torque, its rewards and its resets."""
 
-    def __init__(self, seed: int = 0, **task_overrides):
-        self.env = gym.make(ENV_IDS["cube_pronation"], **task_overrides).unwrapped
+    def __init__(self, task: str, seed: int, **task_overrides):
+        self.env = gym.make(ENV_IDS[task], **task_overrides).unwrapped
         self.seed = seed
         self.torque = True
         self.last_info: dict = {}
         self.last_reward = 0.0
         self.env.reset(seed=seed)
 
-    # ---- Hand ------------------------------------------------------------------------------
     def connect(self) -> None:
         self.torque = True
 
+    def enable_torque(self) -> None:
+        self.torque = True
+
+    def disable_torque(self) -> None:
+        self.torque = False
+
+    def disconnect(self) -> None:
+        self.env.close()
+
+    def step_reward(self, info: dict) -> float:
+        return float(self.last_reward)
+
+    def reset(self, episode: int) -> None:
+        self.torque = True
+        self.env.reset(seed=self.seed + episode)
+        self.last_info, self.last_reward = {}, 0.0
+
+
+class TwinScene(_SimulatedScene):
+    """One simulated cube_pronation shared by the twin's hand, tracker, rewards and resets."""
+
+    def __init__(self, seed: int = 0, **task_overrides):
+        super().__init__("cube_pronation", seed, **task_overrides)
+
+    # ---- Hand ------------------------------------------------------------------------------
     def read(self) -> np.ndarray:
         return self.env.data.qpos[self.env._qadr].copy()
 
@@ -42,32 +66,63 @@ class TwinScene:
         action = hand.normalize(q, self.env._ranges).astype(np.float32)
         _, self.last_reward, _, _, self.last_info = self.env.step(np.clip(action, -1, 1))
 
-    def enable_torque(self) -> None:
-        self.torque = True
-
-    def disable_torque(self) -> None:
-        self.torque = False
-
-    def disconnect(self) -> None:
-        self.env.close()
-
     # ---- ObjectTracker ---------------------------------------------------------------------
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         return self.env._cube_in_palm()
 
     # ---- RewardSource ----------------------------------------------------------------------
-    def step_reward(self, info: dict) -> float:
-        return float(self.last_reward)
-
     def episode_label(self, info: dict) -> dict:
         return {"success": bool(self.last_info.get("success", False)), "reward": 0.0,
                 "turns": float(self.last_info.get("turns", 0.0))}
 
-    # ---- SceneReset ------------------------------------------------------------------------
-    def reset(self, episode: int) -> None:
-        self.torque = True
-        self.env.reset(seed=self.seed + episode)
-
     @property
     def dropped(self) -> bool:
         return bool(self.last_info.get("dropped", False))
+
+
+class ScissorsTwinScene(_SimulatedScene):
+    """The scissors scene in MuJoCo as the hand, tracker, labels and resets of a setup whose arm is
+    franky-sim (or any `Arm`): every hand command steps the scene with its stand-in arm driven to
+    the arm's measured pose, mapped back through the `ArmPoseMap`, so the simulated scissors meet
+    the arm that the protocol moved. Physics advances one control period per hand command."""
+
+    def __init__(self, arm, arm_map, seed: int = 0, **task_overrides):
+        super().__init__("scissors_tape", seed, **task_overrides)
+        self.arm, self.arm_map = arm, arm_map
+        self._arm_q = np.zeros(6)
+
+    def _measured_arm_q(self) -> np.ndarray:
+        from softflow_bench.real.interfaces import ArmFault
+
+        try:
+            self._arm_q = self.arm_map.arm_q(self.arm.pose())
+        except ArmFault:
+            pass  # the arm is gone: the stand-in stays where it was last seen; the env ends the episode
+        return self._arm_q
+
+    # ---- Hand ------------------------------------------------------------------------------
+    def read(self) -> np.ndarray:
+        return self.env.data.qpos[self.env._qadr[6:]].copy()
+
+    def command(self, q: np.ndarray) -> None:
+        hand_q = q if self.torque else self.read()
+        target = np.concatenate([self._measured_arm_q(), hand_q])
+        action = np.clip(hand.normalize(target, self.env._ranges), -1, 1).astype(np.float32)
+        _, self.last_reward, _, _, self.last_info = self.env.step(action)
+
+    # ---- ScissorsTracker -------------------------------------------------------------------
+    def scissors(self) -> tuple[np.ndarray, np.ndarray, float]:
+        d, body = self.env.data, self.env._scissors
+        return d.xpos[body].copy(), d.xmat[body].reshape(3, 3).copy(), self.env.blade_opening()
+
+    def cut_point(self) -> np.ndarray:
+        return self.env.data.site_xpos[self.env._cut_site].copy()
+
+    @property
+    def cut(self) -> bool:
+        return bool(self.last_info.get("cut", False))
+
+    # ---- RewardSource ----------------------------------------------------------------------
+    def episode_label(self, info: dict) -> dict:
+        return {"success": self.cut, "reward": 0.0, "grasped": bool(self.last_info.get("grasped", False)),
+                "cut": self.cut}

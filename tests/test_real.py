@@ -12,23 +12,24 @@ import time
 import numpy as np
 import orca_core
 import pytest
+from smoke_policy import cli_env, train_smoke_policy
 
 from softflow_bench import hand
 from softflow_bench.envs.cube_pronation import CubeTaskConfig
 from softflow_bench.real.env import RealHandEnv
-from softflow_bench.real.finetune import sim_ranges
 from softflow_bench.real.hardware import OrcaCoreHand, UdpPoseTracker
 from softflow_bench.real.interfaces import StalePose
 from softflow_bench.real.joint_map import JointMap
 from softflow_bench.real.rate import RateKeeper
 from softflow_bench.real.recorder import EpisodeRecorder, load_episodes, to_minari
+from softflow_bench.real.rig import sim_hand_ranges
 from softflow_bench.real.safety import SafetyFilter, UnsafeCommand, Watchdog
 from softflow_bench.real.twin import TwinScene
 
 
 @pytest.fixture(scope="module")
 def ranges():
-    return sim_ranges()
+    return sim_hand_ranges("cube_pronation")
 
 
 @pytest.fixture
@@ -171,19 +172,10 @@ def test_a_run_of_late_cycles_stops_the_episode(tmp_path):
     assert info["ended_by"] == "late_cycles" and step == 2 and info["late_cycles"] == 3
 
 
-def _env(tmp_path):
-    return dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), PYTHONUNBUFFERED="1",
-                SOFTFLOW_BENCH_CACHE=str(tmp_path / "bc_cache"))
-
-
 @pytest.fixture(scope="module")
 def sim_checkpoint(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim")
-    out = root / "run"
-    proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
-                           "--out", str(out)], env=_env(root), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return root, out / "final_policy.pt"
+    return root, train_smoke_policy(root, "cube_pronation")
 
 
 FINETUNE = [sys.executable, "-m", "softflow_bench.real.finetune", "--task", "cube_pronation", "--twin"]
@@ -196,7 +188,7 @@ def test_finetune_on_the_twin_records_episodes_and_resumes_after_kill_9(sim_chec
     out = tmp_path / "twin"
     cmd = FINETUNE + ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out),
                       "--eval-episodes", "1", "--episodes", "4"]
-    proc = subprocess.Popen(cmd, env=_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, env=cli_env(root), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while not (out / "checkpoint.pt").exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -204,7 +196,7 @@ def test_finetune_on_the_twin_records_episodes_and_resumes_after_kill_9(sim_chec
     proc.wait()
     recorded = len(load_episodes(out / "episodes"))
     assert not (out / "summary.json").exists() and recorded >= 1
-    proc = subprocess.run(cmd + ["--resume"], env=_env(root), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd + ["--resume"], env=cli_env(root), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((out / "summary.json").read_text())["online_episodes"] == 4
     episodes = load_episodes(out / "episodes")
@@ -224,7 +216,7 @@ def test_ctrl_c_is_an_emergency_stop_that_still_saves_the_episode(sim_checkpoint
     errfile = tmp_path / "stderr.txt"
     with open(errfile, "w") as stderr:
         args = ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out), "--episodes", "50"]
-        proc = subprocess.Popen(FINETUNE + args, env=_env(root), stdout=subprocess.DEVNULL, stderr=stderr,
+        proc = subprocess.Popen(FINETUNE + args, env=cli_env(root), stdout=subprocess.DEVNULL, stderr=stderr,
                                 # started with SIGINT ignored, as a shell starts a background job
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         deadline = time.time() + 240
@@ -254,7 +246,8 @@ def test_emergency_stop_turns_torque_off_and_writes_the_episode_in_progress(tmp_
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--task", "scissors_tape"], "needs the arm"),
+    (["--task", "scissors_tape"], "give --arm-config"),
+    (["--task", "cube_pronation", "--episode-steps", "0"], "at least 1"),
     (["--task", "cube_pronation", "--checkpoint", "/nonexistent.pt"], "no checkpoint"),
     (["--task", "cube_pronation", "--episodes", "0"], "at least 1"),
 ])
@@ -266,5 +259,5 @@ def test_finetune_bad_input_is_one_clear_error(sim_checkpoint, tmp_path, args, m
             "--out", str(tmp_path / "o")]
     if "--checkpoint" not in args:
         base += ["--checkpoint", str(ckpt)]
-    proc = subprocess.run(base + args, env=_env(root), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(base + args, env=cli_env(root), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr and not (tmp_path / "o").exists()

@@ -1,0 +1,170 @@
+"""A real rig from its config files: the hand's and the arm's YAML (see the `*.example.yaml` files
+beside this module), and the RealTaskEnv of a task over the hardware or its twin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from softflow_bench import hand
+
+HAND_DEFAULTS = {"orca_config": None, "flipped": [], "tracker_port": 5005, "tracker_staleness_s": 0.2,
+                 "safety_margin": 0.05, "max_step_rad": 0.15, "watchdog_s": 0.5, "max_late_run": 5}
+ARM_DEFAULTS = {"host": "172.16.0.2", "home_pose": None, "task_yaw": 0.0,
+                "workspace_box": [[-0.05, 0.15], [-0.10, 0.15], [-0.10, 0.05]],
+                "orientation_bounds": [[-0.3, 0.3], [-0.3, 0.3], [-0.3, 0.3]],
+                "max_step_m": 0.01, "max_step_rad": 0.05, "dynamics_factor": 0.05,
+                "collision_torque_nm": 20.0, "collision_force_n": 20.0, "stale_s": 0.1}
+
+
+def _load(path: Path, defaults: dict) -> dict:
+    raw = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    unknown = set(raw) - set(defaults)
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **raw}
+
+
+def load_hand_config(path: Path) -> dict:
+    """The hand config YAML (real/hand_config.example.yaml), with defaults filled in."""
+    return _load(path, HAND_DEFAULTS)
+
+
+def load_arm_config(path: Path) -> dict:
+    """The arm config YAML (real/arm_config.example.yaml), with defaults filled in and checked."""
+    from softflow_bench.envs.scissors_tape import ARM_RANGES
+
+    cfg = _load(path, ARM_DEFAULTS)
+    box = np.asarray(cfg["workspace_box"] + cfg["orientation_bounds"], dtype=float)
+    if box.shape != (6, 2) or not np.all(np.isfinite(box)) or np.any(box[:, 0] > 0) or np.any(box[:, 1] < 0):
+        raise ValueError(f"{path}: workspace_box and orientation_bounds must be 3 [low, high] pairs each, "
+                         "finite, with home (0) inside")
+    if np.any(box[:, 0] < ARM_RANGES[:, 0]) or np.any(box[:, 1] > ARM_RANGES[:, 1]):
+        raise ValueError(f"{path}: the box must lie inside the simulated arm's range {ARM_RANGES.tolist()}")
+    for key in ("max_step_m", "max_step_rad", "dynamics_factor", "collision_torque_nm", "collision_force_n", "stale_s"):
+        if not (isinstance(cfg[key], (int, float)) and np.isfinite(cfg[key]) and cfg[key] > 0):
+            raise ValueError(f"{path}: {key} must be a positive number, got {cfg[key]!r}")
+    if cfg["dynamics_factor"] > 1:
+        raise ValueError(f"{path}: dynamics_factor is a fraction of the robot's limits, at most 1")
+    if cfg["home_pose"] is not None and np.asarray(cfg["home_pose"], dtype=float).shape != (7,):
+        raise ValueError(f"{path}: home_pose is [x, y, z, qw, qx, qy, qz] or null")
+    cfg["box"] = box
+    return cfg
+
+
+def home_matrix(pose7) -> np.ndarray:
+    """[x, y, z, qw, qx, qy, qz] -> a 4x4 pose."""
+    from softflow_bench.real.hardware import UdpPoseTracker
+
+    p = np.asarray(pose7, dtype=float)
+    out = np.eye(4)
+    out[:3, :3] = UdpPoseTracker._matrix(p[3:] / np.linalg.norm(p[3:]))
+    out[:3, 3] = p[:3]
+    return out
+
+
+def sim_hand_ranges(task: str) -> np.ndarray:
+    """The hand's joint ranges (rad, JOINT_IDS order) in the task's simulated model."""
+    if task == "scissors_tape":
+        from softflow_bench.envs.scissors_tape import build_model
+    else:
+        from softflow_bench.envs.cube_pronation import build_model
+    return hand.joint_ranges(build_model())
+
+
+def _hardware_hand(hc: dict, ranges: np.ndarray):
+    import orca_core
+
+    from softflow_bench.real.hardware import OrcaCoreHand
+    from softflow_bench.real.joint_map import JointMap
+
+    driver = orca_core.OrcaHand(config_path=hc["orca_config"])
+    joint_map = JointMap(ranges, {k: tuple(v) for k, v in driver.config.joint_roms_dict.items()},
+                         frozenset(hc["flipped"]))
+    return OrcaCoreHand(driver, joint_map)
+
+
+def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: int, out: Path,
+              episode_steps: int | None = None):
+    """(the task's RealTaskEnv, its watchdog, what to close afterwards, in order). With `twin`, the cube
+    is the MuJoCo scene; the scissors are the MuJoCo scene with franky-sim, started here, as the arm."""
+    from softflow_bench.real.env import RealHandEnv
+    from softflow_bench.real.safety import SafetyFilter, Watchdog
+
+    closers = []
+    try:
+        if task == "cube_pronation":
+            from softflow_bench.envs.cube_pronation import CubeTaskConfig
+
+            overrides = {} if episode_steps is None else {"episode_steps": episode_steps}
+            if twin:
+                from softflow_bench.real.twin import TwinScene
+
+                scene = TwinScene(seed=seed, **overrides)
+                parts, ranges = (scene, scene, scene, scene), scene.env._ranges
+                closers.append(scene.disconnect)
+            else:
+                from softflow_bench.real.hardware import TerminalOperator, UdpPoseTracker
+
+                ranges = sim_hand_ranges(task)
+                hand_ = _hardware_hand(hc, ranges)
+                tracker, operator = UdpPoseTracker(hc["tracker_port"], hc["tracker_staleness_s"]), TerminalOperator()
+                parts = (hand_, tracker, operator, operator)
+                closers += [tracker.close, hand_.disable_torque, hand_.disconnect]
+            parts[0].connect()
+            env = RealHandEnv(*parts, ranges=ranges, recorder=recorder,
+                              safety=SafetyFilter(ranges, hc["safety_margin"], hc["max_step_rad"]),
+                              realtime=not twin, task=CubeTaskConfig(**overrides), max_late_run=hc["max_late_run"])
+        else:
+            env = _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers)
+    except BaseException:
+        for close in closers:
+            close()
+        raise
+    watchdog = Watchdog(hc["watchdog_s"], env.hand.disable_torque)
+    env.watchdog = watchdog
+    return env, watchdog, closers
+
+
+def _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers):
+    from softflow_bench.envs.scissors_tape import ScissorsTaskConfig
+    from softflow_bench.real.arm import ArmPoseMap, FrankyArm, FrankySimProcess, _rot
+    from softflow_bench.real.safety import SafetyFilter
+    from softflow_bench.real.scissors_env import RealScissorsEnv, arm_safety
+
+    host = ac["host"]
+    if twin:
+        server = FrankySimProcess(Path(out) / "franky_sim.log")
+        closers.append(server.stop)
+        host = server.address
+    arm = FrankyArm(host, ac["dynamics_factor"], ac["collision_torque_nm"], ac["collision_force_n"],
+                    realtime=not twin, stale_s=ac["stale_s"])
+    arm.connect()
+    closers.insert(0, arm.disconnect)  # the arm stops before its server goes
+    home = arm.pose() if ac["home_pose"] is None else home_matrix(ac["home_pose"])
+    arm_map = ArmPoseMap(home, _rot(2, ac["task_yaw"]))
+    overrides = {} if episode_steps is None else {"episode_steps": episode_steps}
+    if twin:
+        from softflow_bench.real.twin import ScissorsTwinScene
+
+        scene = ScissorsTwinScene(arm, arm_map, seed=seed, **overrides)
+        parts, ranges = (scene, scene, scene, scene), scene.env._ranges[6:]
+        closers.append(scene.disconnect)
+    else:
+        from softflow_bench.real.hardware import ScissorsOperator, UdpPoseTracker
+
+        ranges = sim_hand_ranges("scissors_tape")
+        hand_ = _hardware_hand(hc, ranges)
+        tracker, operator = UdpPoseTracker(hc["tracker_port"], hc["tracker_staleness_s"]), ScissorsOperator()
+        parts = (hand_, tracker, operator, operator)
+        closers += [tracker.close, hand_.disable_torque, hand_.disconnect]
+    parts[0].connect()
+    steps = np.array([ac["max_step_m"]] * 3 + [ac["max_step_rad"]] * 3)
+    # the twin keeps real time too: franky-sim's arm moves in it
+    return RealScissorsEnv(parts[0], arm, arm_map, arm_safety(ac["box"], steps), *parts[1:], ranges=ranges,
+                           recorder=recorder, safety=SafetyFilter(ranges, hc["safety_margin"], hc["max_step_rad"]),
+                           realtime=True, task=ScissorsTaskConfig(**overrides), max_late_run=hc["max_late_run"])
