@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from smoke_policy import cli_env
 
 # Keep test datasets out of the user's cache, and render headless.
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -17,5 +18,12 @@ def shared_env(tmp_path_factory):
     """(root, environment) for CLI subprocesses: one dataset and one BC cache for the whole test
     module, as a user's machine would have."""
     root = tmp_path_factory.mktemp("cli")
-    return root, dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), PYTHONUNBUFFERED="1",
-                      SOFTFLOW_BENCH_CACHE=str(root / "bc_cache"))
+    return root, cli_env(root)
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Saved benchmark figures (--benchmark-json) say which torch build and thread count made them."""
+    import torch
+
+    machine_info["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads(),
+                             "mkldnn": torch.backends.mkldnn.is_available(), "cuda": torch.version.cuda}
