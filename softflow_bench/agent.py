@@ -9,6 +9,7 @@ policy, which critic: `softflow_bench.algos.ALGORITHMS`.
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import torch
@@ -23,6 +24,10 @@ from softflow_bench.flow import ChunkFlow, mlp
 #: Noised dataset chunks are clipped into +-DEMO_NOISE_CLIP: a demonstrated action at a joint limit
 #: then sits at atanh(0.999) = 3.8 in a flow's pre-tanh space, not pushed past the limit.
 DEMO_NOISE_CLIP = 1 - 1e-3
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or the weights became NaN/inf; the run stops with its last good checkpoint kept."""
 
 
 class ObsNormalizer(nn.Module):
@@ -92,6 +97,11 @@ class Agent(nn.Module):
                              if self.spec.noise_critic else None)
         # SAC's entropy weight, tuned when cfg.auto_alpha (else fixed at cfg.alpha)
         self.log_alpha = nn.Parameter(torch.tensor(float(np.log(max(cfg.alpha, 1e-8)))), requires_grad=cfg.auto_alpha)
+        # Adam keeps its moments on the parameters' device, made at the first step: `.to(device)`
+        # after construction moves the parameters these optimisers hold.
+        self.actor_opt = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr)
+        self.critic_opt = torch.optim.Adam(self.critic_parameters(), lr=cfg.lr)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.lr)
 
     def _scored(self, chunk: torch.Tensor) -> torch.Tensor:
         """What the critic sees of a chunk: all of it, or its first action for a step critic."""
@@ -217,6 +227,40 @@ class Agent(nn.Module):
             loss = loss + self.cfg.bc_weight * nll_data
             terms["nll_data"] = nll_data.detach()
         return loss, log_pi.detach(), terms
+
+    # ---- updates --------------------------------------------------------------------------
+    @staticmethod
+    def _step(opt: torch.optim.Optimizer, loss: torch.Tensor, name: str) -> float:
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"{name} loss is {value}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return value
+
+    def bc_update(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> dict:
+        """One stage-1 step: the policy's imitation loss on a batch of dataset chunks."""
+        return {"bc_loss": self._step(self.actor_opt, self.bc_loss(batch, generator), "bc")}
+
+    def update(self, critic_batch: dict[str, torch.Tensor] | None,
+               actor_batches: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]] | None,
+               generator: torch.Generator | None = None) -> dict:
+        """One update of the later stages: the critic on `critic_batch` (then its target), the actor
+        (and alpha when tuned) on `actor_batches` = (policy batch, dataset batch); None skips a part.
+        Returns the losses and the actor's terms (tensors, turned into numbers only when logged)."""
+        logs = {}
+        if critic_batch is not None:
+            logs["critic_loss"] = self._step(self.critic_opt, self.critic_loss(critic_batch, generator), "critic")
+            self.update_target()
+        if actor_batches is not None:
+            loss, log_pi, terms = self.actor_loss(*actor_batches, generator)
+            logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")
+            logs.update(terms)
+            if self.cfg.auto_alpha:
+                self._step(self.alpha_opt, self.alpha_loss(log_pi), "alpha")
+                logs["alpha"] = self.alpha.item()
+        return logs
 
     def alpha_loss(self, log_pi: torch.Tensor) -> torch.Tensor:
         """SAC's temperature loss: raise alpha while entropy per dimension is below the target."""

@@ -3,7 +3,8 @@
 Stages: (1) `bc` maximum likelihood on demonstration chunks; (2) `critic_warmup` with the actor
 frozen; (3) `offline` actor + critic on demonstrations; (4) `online` chunks executed open-loop
 by the current policy, replay mixing offline and online data. Imitation-only algorithms
-(`bc_*`) stop after stage 1 and are evaluated there. A checkpoint (weights, optimiser
+(`bc_*`) stop after stage 1 and are evaluated there. The learner draws the batches; the agent
+(softflow_bench.agent) owns its optimisers and its updates (`bc_update`, `update`). A checkpoint (weights, optimiser
 and RNG states, progress, curve) is written atomically every `checkpoint_every` updates in the
 offline stages and after every online episode, with the online replay buffer beside it, so a
 killed run resumes where it stopped and loses no collected data.
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from softflow_bench.agent import Agent
+from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
 
@@ -40,10 +41,6 @@ def atomic_torch_save(obj, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
 class UnreadableCheckpoint(RuntimeError):
@@ -179,9 +176,6 @@ class Learner:
         self.ema = (torch.optim.swa_utils.AveragedModel(
             self.agent.policy, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.bc_ema), use_buffers=True)
             if cfg.bc_ema > 0 else None)
-        self.actor_opt = torch.optim.Adam(self.agent.policy.parameters(), lr=cfg.lr)
-        self.critic_opt = torch.optim.Adam(self.agent.critic_parameters(), lr=cfg.lr)
-        self.alpha_opt = torch.optim.Adam([self.agent.log_alpha], lr=cfg.lr)
         self.rng = np.random.default_rng(cfg.seed)
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.state = {"stage": "bc", "stage_step": 0, "online_episodes": 0, "online_env_steps": 0,
@@ -213,31 +207,21 @@ class Learner:
         parts = [self.offline.sample(self.rng, n_off), self.online.sample(self.rng, n - n_off)]
         return self._to_torch({k: np.concatenate([p[k] for p in parts]) for k in parts[0]})
 
-    # ---- updates ------------------------------------------------------------------------
-    def _step(self, opt, loss: torch.Tensor, name: str) -> float:
-        value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"{name} loss is {value} at stage {self.state['stage']} step "
-                                   f"{self.state['stage_step']}; the last good checkpoint is kept in {self.out}")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return value
+    # ---- updates (the agent's own; the learner draws the batches and says where it failed) --
+    def _diverged(self, exc: TrainingDiverged) -> TrainingDiverged:
+        return TrainingDiverged(f"{exc} at stage {self.state['stage']} step {self.state['stage_step']}; "
+                                f"the last good checkpoint is kept in {self.out}")
 
-    def update(self, train_actor: bool, train_critic: bool) -> dict[str, float]:
-        logs = {}
-        if train_critic:
-            logs["critic_loss"] = self._step(self.critic_opt, self.agent.critic_loss(self._batch(), self.gen), "critic")
-            self.agent.update_target()
+    def update(self, train_actor: bool, train_critic: bool) -> dict:
+        critic_batch = self._batch() if train_critic else None
+        actor_batches = None
         if train_actor and self.cfg.finetune_actor:
             data = self._to_torch(self.offline.sample(self.rng, self.cfg.batch)) if self.offline else self._batch()
-            loss, log_pi, terms = self.agent.actor_loss(self._batch(), data, self.gen)
-            logs["actor_loss"] = self._step(self.actor_opt, loss, "actor")
-            logs.update(terms)  # tensors: turned into numbers only when logged
-            if self.cfg.auto_alpha:
-                self._step(self.alpha_opt, self.agent.alpha_loss(log_pi), "alpha")
-                logs["alpha"] = self.agent.alpha.item()
-        return logs
+            actor_batches = (self._batch(), data)
+        try:
+            return self.agent.update(critic_batch, actor_batches, self.gen)
+        except TrainingDiverged as exc:
+            raise self._diverged(exc) from None
 
     # ---- acting -------------------------------------------------------------------------
     def run_episode(self, seed: int, temperature: float, render: bool = False) -> Episode:
@@ -278,8 +262,8 @@ class Learner:
     # ---- checkpoints --------------------------------------------------------------------
     def _checkpoint(self) -> dict:
         return {
-            "agent": self.agent.state_dict(), "actor_opt": self.actor_opt.state_dict(),
-            "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict(),
+            "agent": self.agent.state_dict(), "actor_opt": self.agent.actor_opt.state_dict(),
+            "critic_opt": self.agent.critic_opt.state_dict(), "alpha_opt": self.agent.alpha_opt.state_dict(),
             "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
             "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
@@ -325,9 +309,9 @@ class Learner:
         self.agent.load_state_dict(ckpt["agent"])
         if self.ema is not None and "ema" in ckpt:
             self.ema.load_state_dict(ckpt["ema"])
-        self.actor_opt.load_state_dict(ckpt["actor_opt"])
-        self.critic_opt.load_state_dict(ckpt["critic_opt"])
-        self.alpha_opt.load_state_dict(ckpt["alpha_opt"])
+        self.agent.actor_opt.load_state_dict(ckpt["actor_opt"])
+        self.agent.critic_opt.load_state_dict(ckpt["critic_opt"])
+        self.agent.alpha_opt.load_state_dict(ckpt["alpha_opt"])
         self.state = state
         torch.set_rng_state(ckpt["torch_rng"])
         self.gen.set_state(ckpt["gen"])
@@ -349,7 +333,10 @@ class Learner:
         while self.state["stage_step"] < steps:
             if bc_only:
                 batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
-                logs = {"bc_loss": self._step(self.actor_opt, self.agent.bc_loss(batch, self.gen), "bc")}
+                try:
+                    logs = self.agent.bc_update(batch, self.gen)
+                except TrainingDiverged as exc:
+                    raise self._diverged(exc) from None
                 if self.ema is not None:
                     self.ema.update_parameters(self.agent.policy)
             else:

@@ -38,27 +38,11 @@ def make_batch(n: int, chunk: int) -> dict[str, torch.Tensor]:
 
 
 def make_update(agent: Agent):
-    """One full learner update (critic, target, actor, alpha when tuned), as Learner.update does."""
-    cfg = agent.cfg
-    batch = make_batch(cfg.batch, cfg.chunk)
-    actor_opt = torch.optim.Adam(agent.policy.parameters(), lr=cfg.lr)
-    critic_opt = torch.optim.Adam(agent.critic_parameters(), lr=cfg.lr)
-    alpha_opt = torch.optim.Adam([agent.log_alpha], lr=cfg.lr)
+    """One full learner update (critic, target, actor, alpha when tuned): the agent's own."""
+    batch = make_batch(agent.cfg.batch, agent.cfg.chunk)
 
     def update():
-        for opt, loss in ((critic_opt, agent.critic_loss(batch)),):
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        agent.update_target()
-        loss, log_pi, _ = agent.actor_loss(batch, batch)
-        actor_opt.zero_grad()
-        loss.backward()
-        actor_opt.step()
-        if cfg.auto_alpha:
-            alpha_opt.zero_grad()
-            agent.alpha_loss(log_pi).backward()
-            alpha_opt.step()
+        agent.update(batch, (batch, batch))
         sync()
 
     return update
