@@ -100,7 +100,8 @@ def main(argv=None) -> int:
                               out=str(out), resume=args.resume, video=False)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "checkpoint": str(args.checkpoint),
-                                                 "twin": args.twin, "hand_config": hc, "episode_steps": args.episode_steps,
+                                                 "twin": args.twin, "hand_config": hc,
+                                                 "episode_steps": args.episode_steps,
                                                  "arm_config": ac and {k: v for k, v in ac.items() if k != "box"}},
                                                 indent=1))
     recorder = EpisodeRecorder(out / "episodes")

@@ -1,4 +1,5 @@
-"""The digital twins: the interfaces of `real.interfaces` over one simulated scene (the cube; the scissors with franky-sim as the arm).
+"""The digital twins: the interfaces of `real.interfaces` over one simulated scene (the cube; the
+scissors, with franky-sim as the arm).
 
 Physics advances only when the twin hand is commanded (one control period per command), so the
 twin runs as fast as the computer allows and is deterministic from its seed. The twin's rewards

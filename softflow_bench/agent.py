@@ -20,7 +20,6 @@ from softflow_bench.chunk_target import chunk_td_target
 from softflow_bench.config import RunConfig
 from softflow_bench.flow import ChunkFlow, mlp
 
-
 #: Noised dataset chunks are clipped into +-DEMO_NOISE_CLIP: a demonstrated action at a joint limit
 #: then sits at atanh(0.999) = 3.8 in a flow's pre-tanh space, not pushed past the limit.
 DEMO_NOISE_CLIP = 1 - 1e-3

@@ -366,11 +366,11 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
                           "(a likelihood policy's imitation term is --bc-weight)")
     if cfg.auto_alpha and cfg.alpha <= 0:
         raise ConfigError("--auto-alpha needs a starting --alpha > 0")
-    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.target_temperature, cfg.lr, cfg.tau, cfg.utd, cfg.awr_temperature,
-                      cfg.noise_bound)
+    positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.target_temperature, cfg.lr, cfg.tau, cfg.utd,
+                      cfg.awr_temperature, cfg.noise_bound)
     if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight, cfg.demo_noise) < 0:
-        raise ConfigError("temperature, explore_temperature, target_temperature, lr, tau, utd, awr_temperature and noise_bound must be "
-                          "> 0; alpha, bc_weight, demo_denoise_weight and demo_noise >= 0")
+        raise ConfigError("temperature, explore_temperature, target_temperature, lr, tau, utd, awr_temperature and "
+                          "noise_bound must be > 0; alpha, bc_weight, demo_denoise_weight and demo_noise >= 0")
     if "out" in given and not cfg.out.strip():
         raise ConfigError("--out is empty; give a directory, or leave --out out for results/runs/<env>/<algo>/seed<N>")
     if not cfg.out:

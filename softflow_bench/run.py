@@ -25,8 +25,7 @@ import torch
 
 import softflow_bench
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import (ConfigError, RunConfig, device_type, parse_args, resolve, saved_config,
-                                   unread_fields)
+from softflow_bench.config import ConfigError, RunConfig, device_type, parse_args, resolve, saved_config, unread_fields
 from softflow_bench.envs import ENV_IDS
 
 

@@ -17,9 +17,9 @@ def _saved(tmp_path, ratio: str):
     test = tmp_path / "test_tiny_bench.py"
     test.write_text(BENCH)
     out = tmp_path / f"run_{ratio}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test), "--benchmark-enable",
-                           f"--benchmark-json={out}"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "RATIO": ratio})
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
+                           "--benchmark-enable", f"--benchmark-json={out}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**os.environ, "RATIO": ratio})
     assert proc.returncode == 0, proc.stdout[-2000:]
     return out
 

@@ -2,7 +2,16 @@
 
 import pytest
 
-from softflow_bench.config import FAMILY_DEFAULTS, TASK_DEFAULTS, TIERS, ConfigError, RunConfig, non_defaults, parse_args, resolve
+from softflow_bench.config import (
+    FAMILY_DEFAULTS,
+    TASK_DEFAULTS,
+    TIERS,
+    ConfigError,
+    RunConfig,
+    non_defaults,
+    parse_args,
+    resolve,
+)
 
 
 def _resolved(*argv):
@@ -44,7 +53,8 @@ def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and
     """What evaluation tables print beside a run's algo: tier, task and algo defaults and bookkeeping are not
     settings; a value given on the command line equal to its default is not one either."""
     assert non_defaults(_resolved("--algo", "bc_flow", "--env", "scissors_tape", "--tier", "paper")) == {}
-    assert non_defaults(_resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.05")) == {}
+    resolved = _resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.05")
+    assert non_defaults(resolved) == {}
     changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
     assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
     # a field the algo never reads is no setting of it: a flow run saved before diffusion_prediction

@@ -1,7 +1,6 @@
 """cube_pronation on a real MuJoCo scene: API, layouts, determinism, task logic."""
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -9,7 +8,13 @@ from gymnasium.utils.env_checker import check_env
 import softflow_bench  # noqa: F401
 from softflow_bench import hand
 from softflow_bench.envs.cube_pronation import (
-    OBS_DIM, OBS_LAYOUT, CubePronationEnv, CubeTaskConfig, is_dropped, task_reward, yaw_increment,
+    OBS_DIM,
+    OBS_LAYOUT,
+    CubePronationEnv,
+    CubeTaskConfig,
+    is_dropped,
+    task_reward,
+    yaw_increment,
 )
 
 

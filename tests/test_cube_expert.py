@@ -2,9 +2,9 @@
 
 import gymnasium as gym
 import numpy as np
+from expert_modes import mixture_vs_single
 
 import softflow_bench  # noqa: F401
-from expert_modes import mixture_vs_single
 from softflow_bench.demos import rollout_expert
 
 SEEDS = range(1000, 1024)  # fixed, and disjoint from the default dataset's seeds 0..99

@@ -68,7 +68,8 @@ def final_success(algo: str, out: Path) -> float:
                   temperature=1.0, explore_temperature=1.0, target_temperature=1.0)
     cfg = resolve(RunConfig(**fields), set(fields))
     out.mkdir(parents=True)
-    state = Learner(cfg, "two_doors", demonstrations(), out, torch.device("cpu"), env=TwoDoors()).run(say=lambda *a: None)
+    learner = Learner(cfg, "two_doors", demonstrations(), out, torch.device("cpu"), env=TwoDoors())
+    state = learner.run(say=lambda *a: None)
     return state["curve"][-1]["success_rate"]
 
 

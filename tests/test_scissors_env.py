@@ -9,8 +9,16 @@ from gymnasium.utils.env_checker import check_env
 import softflow_bench  # noqa: F401
 from softflow_bench import hand
 from softflow_bench.envs.scissors_tape import (
-    ACTION_IDS, OBS_DIM, OBS_LAYOUT, ScissorsTapeEnv, closing_score, cut_event, dense_reward, is_grasped,
-    point_between_blades, tape_in_jaws,
+    ACTION_IDS,
+    OBS_DIM,
+    OBS_LAYOUT,
+    ScissorsTapeEnv,
+    closing_score,
+    cut_event,
+    dense_reward,
+    is_grasped,
+    point_between_blades,
+    tape_in_jaws,
 )
 
 

@@ -22,7 +22,7 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
         assert r["offline success_rate"] == summary["curve"][0]["success_rate"]  # the point before online RL
     text = (tmp_path / "sweeps" / f"{name}.md").read_text()
     mean = sum(r["drop_rate"] for r in rows) / 2
-    assert "seeds 0, 1" in text and f"| **0.5** | mean |" in text and f"**{mean:.3f}**" in text
+    assert "seeds 0, 1" in text and "| **0.5** | mean |" in text and f"**{mean:.3f}**" in text
     assert f"Runs started from commit {rows[0]['git_commit'][:10]}." in text  # which code made the numbers
     # a second call finds both runs finished and only rewrites the table
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
@@ -59,11 +59,12 @@ def test_a_value_of_the_wrong_type_or_a_bad_run_is_refused_before_anything_runs(
     """Every run of the sweep is checked up front, as the CLI would check it: one clear error, no files."""
     base = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--tier", "smoke",
             "--results", str(tmp_path / "sweeps")]
-    for args, said in ((["--field", "bc_steps", "--values", "10", "ten"], "takes int values, got 'ten'"),
-                       # the second value is well typed but not a valid run: the first must not start either
-                       (["--field", "gamma", "--values", "0.9", "1.5"], "gamma=1.5, seed 0: --gamma must be in (0, 1]"),
-                       (["--field", "bc_steps", "--values", "10", "--", "--critics", "0"], "--critics must be at least 1"),
-                       (["--field", "bc_steps", "--values", "10", "--algo", "bc_flow", "--env", "nope"], "unknown env")):
+    cases = ((["--field", "bc_steps", "--values", "10", "ten"], "takes int values, got 'ten'"),
+             # the second value is well typed but not a valid run: the first must not start either
+             (["--field", "gamma", "--values", "0.9", "1.5"], "gamma=1.5, seed 0: --gamma must be in (0, 1]"),
+             (["--field", "bc_steps", "--values", "10", "--", "--critics", "0"], "--critics must be at least 1"),
+             (["--field", "bc_steps", "--values", "10", "--algo", "bc_flow", "--env", "nope"], "unknown env"))
+    for args, said in cases:
         done = subprocess.run(base + args, capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and said in done.stderr, done.stderr
     assert not (tmp_path / "sweeps").exists()

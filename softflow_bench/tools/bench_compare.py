@@ -40,8 +40,9 @@ def compare(old: dict, new: dict) -> list[str]:
         a, b = old["benchmarks"][name], new["benchmarks"][name]
         lines.append(name)
         rows = [("mean_s", a["stats"]["mean"], b["stats"]["mean"])]
-        rows += [(k, a["extra_info"][k], b["extra_info"].get(k)) for k in sorted(a.get("extra_info", {}))
-                 if isinstance(a["extra_info"][k], (int, float)) and isinstance(b.get("extra_info", {}).get(k), (int, float))]
+        old_info, new_info = a.get("extra_info", {}), b.get("extra_info", {})
+        rows += [(k, old_info[k], new_info[k]) for k in sorted(old_info)
+                 if isinstance(old_info[k], (int, float)) and isinstance(new_info.get(k), (int, float))]
         for key, x, y in rows:
             change = f"  x{y / x:.2f}" if x else ""
             lines.append(f"  {key:<24} {_fmt(x):>10} -> {_fmt(y):<10}{change}")

@@ -171,14 +171,16 @@ def render(table: list[dict]) -> str:
             cells.append(f"{_mean_std(a[f'{m}_before'])} → {after}" if online else after)
         cells.append(f"{a['improved'][0]} of {a['improved'][1]}" if online else "–")
         agg_lines.append("| " + " | ".join(cells) + " |")
-    head = ["env", "algo", "tier", "BC updates", "seed"] + [f"{m} (offline → final)" for m in metrics] + ["commit", "ran on"]
+    head = (["env", "algo", "tier", "BC updates", "seed"] + [f"{m} (offline → final)" for m in metrics]
+            + ["commit", "ran on"])
     lines = ["# Leaderboard (development runs)", "",
              "Each row: the evaluation before online RL (after the offline stages) → the final one,",
              "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
              "one evaluation. Regenerate a row with its command below (at its commit: the tier's",
              "budgets have changed; \"BC updates\" gives each row's stage 1), then",
              "`python -m softflow_bench.tools.leaderboard`, which replaces that row and keeps the others.",
-             "A diffusion policy's algo names what its denoiser predicts: eps (the noise) or x0 (the chunk).", ""] + agg_lines + [
+             "A diffusion policy's algo names what its denoiser predicts: eps (the noise) or x0 (the chunk).",
+             ""] + agg_lines + [
              "", "## Every run", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table:

@@ -67,7 +67,8 @@ def steering_rows(run: Path, states: int) -> list[dict]:
 def to_markdown(rows: list[dict]) -> str:
     """The rows as one markdown table (the noise-critic column only where the runs have one)."""
     noise = all("q_noise_prior" in r for r in rows)
-    cols = ["run", "policy", "at bound", "std", "Q chunk: prior → actor"] + (["Q noise: prior → actor"] if noise else [])
+    cols = ["run", "policy", "at bound", "std", "Q chunk: prior → actor"]
+    cols += ["Q noise: prior → actor"] if noise else []
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         cells = [r["run"], r["policy"], f"{r['at_bound']:.2f}", f"{r['std']:.2f}",

@@ -85,8 +85,9 @@ def to_markdown(rows: list[dict], command: str, policy: str) -> str:
               "|---|---|---|---|---|---|" + "---|" * len(extra)]
     for r in rows:
         lo, hi = r["success_ci95"]
-        lines.append(f"| {r['run']} | {r['seed']} | {r['temperature']} | {r['success_rate']:.3f} | [{lo:.2f}, {hi:.2f}] "
-                     f"| {r['return_mean']:.2f} | " + " | ".join(f"{r[m]:.3f}" for m in extra) + " |")
+        lines.append(f"| {r['run']} | {r['seed']} | {r['temperature']} | {r['success_rate']:.3f} "
+                     f"| [{lo:.2f}, {hi:.2f}] | {r['return_mean']:.2f} | "
+                     + " | ".join(f"{r[m]:.3f}" for m in extra) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 import torch
-
 from bench_agents import DEVICE, OBS_DIM, make_agent, make_update, sync
+
 
 def test_flow_samples_faster_than_diffusion(benchmark):
     torch.set_num_threads(1)

@@ -12,9 +12,7 @@ import time
 
 import numpy as np
 import torch
-
 from bench_agents import DEVICE, OBS_DIM, make_agent, make_update, sync
-
 
 #: The 5 ms target over the critic's 1.04 ms scoring of 24 chunks, both on the development machine.
 TARGET_OVER_SCORING = 5.0 / 1.04
