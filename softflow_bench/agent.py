@@ -162,9 +162,7 @@ class Agent(nn.Module):
             s_next = self.normalizer(batch["next_obs"])
             rewards, steps, terminated = batch["rewards"], batch["steps"], batch["terminated"]
         with torch.no_grad():
-            a_next, _ = self.policy.sample(s_next, self.cfg.target_temperature, generator=generator,
-                                           with_log_prob=False)
-            q_next = self.q(s_next, a_next, target=True)
+            q_next = self._next_q(s_next, generator)
             # drawn on the generator's own device (a CUDA generator cannot draw on the CPU)
             where = generator.device if generator is not None else "cpu"
             pick = torch.randperm(self.cfg.critics, generator=generator, device=where)[: self.cfg.target_subset]
@@ -175,6 +173,21 @@ class Agent(nn.Module):
         if self.noise_critic is not None:
             loss = loss + self._noise_critic_loss(s, generator)
         return loss
+
+    def _next_q(self, s_next: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """The target ensemble's Q (E, B) at the policy's next chunk: one drawn at target_temperature,
+        or the best of cfg.target_candidates by the ensemble's mean."""
+        n = self.cfg.target_candidates
+        if n == 1:
+            a_next, _ = self.policy.sample(s_next, self.cfg.target_temperature, generator=generator,
+                                           with_log_prob=False)
+            return self.q(s_next, a_next, target=True)
+        b = s_next.shape[0]
+        s_rep = s_next.repeat_interleave(n, 0)  # (B * N): N candidates per state, state-major
+        a_next, _ = self.policy.sample(s_rep, self.cfg.target_temperature, generator=generator, with_log_prob=False)
+        q = self.q(s_rep, a_next, target=True).view(-1, b, n)  # (E, B, N)
+        best = q.mean(0).argmax(-1)  # (B,)
+        return q.gather(2, best.view(1, b, 1).expand(q.shape[0], b, 1)).squeeze(-1)
 
     def _noise_critic_loss(self, s: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """DSRL's noise aliasing: Q^W(s, w) regressed onto the chunk critic's Q(s, decode(w)), w ~ N(0, I),

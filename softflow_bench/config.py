@@ -136,6 +136,9 @@ class RunConfig:
     bootstraps from, and the one the actor's Q term (a diffusion policy's advantage baseline) is taken at.
     1: the untempered policy. A policy that acts at a low `temperature` is otherwise valued and improved
     at chunks it never executes."""
+    target_candidates: int = 1
+    """N of the TD target: the critic bootstraps from the best (by the target ensemble's mean) of N
+    policy chunks drawn at target_temperature, as the policy acts with best-of-N; 1: one chunk."""
     candidates: int = 24
     """N: chunks sampled per decision, the critic's best executed (24 in RL, 64 at deployment)."""
     offline_ratio: float = 0.5
@@ -325,7 +328,7 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         explore = budget.get("explore_temperature", cfg.explore_temperature)
         budget["explore_temperature"] = min(explore, spec.explore_temperature_cap)
     cfg = dataclasses.replace(cfg, **{k: v for k, v in budget.items() if k not in given})
-    positive = ["chunk", "width", "critics", "target_subset", "batch", "candidates",
+    positive = ["chunk", "width", "critics", "target_subset", "batch", "candidates", "target_candidates",
                 "diffusion_steps", "diffusion_train_steps", "eval_episodes", "final_eval_episodes", "eval_every",
                 "checkpoint_every"]
     for name in positive:

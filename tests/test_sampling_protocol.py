@@ -83,6 +83,24 @@ def test_the_critics_target_chunk_is_drawn_at_the_target_temperature():
         assert torch.isclose(losses[0], losses[1]).item() is same
 
 
+def test_best_of_n_targets_bootstrap_from_the_candidate_the_target_ensemble_rates_best():
+    """The same generator draws the same N candidates per state in both computations: the best-of-N
+    target is, per state, the candidate with the highest ensemble-mean Q, above one drawn chunk's."""
+    agent = _agent(target_candidates=6, critics=3, target_subset=2)
+    s = agent.normalizer(_batch()["next_obs"])
+    n, b = 6, s.shape[0]
+    with torch.no_grad():
+        picked = agent._next_q(s, torch.Generator().manual_seed(4))  # (E, B)
+        chunks, _ = agent.policy.sample(s.repeat_interleave(n, 0), 1.0, generator=torch.Generator().manual_seed(4),
+                                        with_log_prob=False)
+        q = agent.q(s.repeat_interleave(n, 0), chunks, target=True).view(-1, b, n)
+    best = q.mean(0).argmax(-1)
+    assert torch.equal(picked, q[:, torch.arange(b), best])
+    assert torch.all(picked.mean(0) >= q.mean(0)[:, 0])
+    one = _agent(critics=3, target_subset=2)
+    assert one._next_q(s, torch.Generator().manual_seed(4)).shape == picked.shape
+
+
 def test_the_actor_loss_reports_its_terms():
     loss, log_pi, terms = _agent(demo_noise=0.05).actor_loss(_batch(), _batch(seed=1), torch.Generator())
     assert set(terms) == {"q_policy", "nll_policy", "nll_data"}
