@@ -32,3 +32,15 @@ if ENV_IDS["scissors_tape_dense"] not in gym.registry:
         max_episode_steps=None,
         kwargs={"reward_mode": "dense"},
     )
+
+#: What each task reports besides success and return: (key of the final step's info, name of its
+#: mean over an evaluation's episodes). The learner records and aggregates these; the leaderboard
+#: and the tools show them.
+TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
+    "cube_pronation": (("turns", "turns_mean"), ("dropped", "drop_rate")),
+    "scissors_tape": (("grasped", "grasp_rate"), ("cut", "cut_rate")),
+}
+TASK_METRICS["scissors_tape_dense"] = TASK_METRICS["scissors_tape"]
+
+#: Every task metric's aggregate name, once, in task order.
+METRIC_NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for ms in TASK_METRICS.values() for _, name in ms))

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
+from softflow_bench.envs import TASK_METRICS
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
 #: Episodes that choose a setting (an acting temperature, a noise scale) use seeds VALIDATION_SEED_BASE + i,
@@ -48,19 +49,15 @@ class UnreadableCheckpoint(RuntimeError):
 
 
 def task_metrics(infos: list[dict]) -> dict[str, float]:
-    """Task-specific numbers from the final `info` of each evaluation episode."""
-    out = {}
-    if infos and "turns" in infos[0]:
-        out["turns_mean"] = float(np.mean([i["turns"] for i in infos]))
-        out["drop_rate"] = float(np.mean([i["dropped"] for i in infos]))
-    if infos and "cut" in infos[0]:
-        out["grasp_rate"] = float(np.mean([i["grasped"] for i in infos]))
-        out["cut_rate"] = float(np.mean([i["cut"] for i in infos]))
-    return out
+    """The tasks' own numbers (envs.TASK_METRICS) from the final `info` of each evaluation episode:
+    the mean of each one the episodes' infos carry."""
+    return {name: float(np.mean([i[key] for i in infos])) for key, name in ALL_TASK_METRICS
+            if infos and key in infos[0]}
 
 
-#: The task's numbers from the final info that an episode record keeps (those a task has).
-RECORDED_INFO = ("turns", "dropped", "grasped", "cut")
+#: Every task's (info key, aggregate name); an episode record keeps the keys its task's info has.
+ALL_TASK_METRICS = tuple(dict.fromkeys(m for ms in TASK_METRICS.values() for m in ms))
+RECORDED_INFO = tuple(key for key, _ in ALL_TASK_METRICS)
 
 
 @dataclass

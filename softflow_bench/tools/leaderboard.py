@@ -25,10 +25,11 @@ import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
 from softflow_bench.config import DEFAULTS_BEFORE, device_type, non_defaults, saved_config
+from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools import verdict
 
 ROOT = Path(__file__).resolve().parents[2]
-METRICS = ("success_rate", "turns_mean", "drop_rate", "grasp_rate", "cut_rate", "return_mean")
+METRICS = ("success_rate", *METRIC_NAMES, "return_mean")
 
 
 def started_from(commits) -> str:
@@ -158,7 +159,7 @@ def _mean_std(v) -> str:
 def render(table: list[dict]) -> str:
     metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
     summary = aggregate(table, metrics)
-    shown = [m for m in ("success_rate", "drop_rate", "turns_mean", "grasp_rate", "cut_rate") if m in metrics]
+    shown = [m for m in ("success_rate", *METRIC_NAMES) if m in metrics]
     agg_head = ["env", "algo", "tier", "BC updates", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
         "success improved (seeds)"]
     agg_lines = ["## Mean over seeds", "",

@@ -24,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.config import ConfigError, RunConfig
+from softflow_bench.envs import TASK_METRICS
 from softflow_bench.run import validated
 from softflow_bench.tools.leaderboard import offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
-#: Metrics shown for the evaluation before online RL (the final evaluation shows all of them).
-SHOWN_OFFLINE = ("success_rate", "grasp_rate", "turns_mean")
+#: Metrics shown for the evaluation before online RL (the final evaluation shows all of them): success
+#: and each task's first own metric.
+SHOWN_OFFLINE = ("success_rate", *dict.fromkeys(ms[0][1] for ms in TASK_METRICS.values()))
 
 
 def main(argv=None) -> int:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools.evaluate import agent_of_run, load_run, wilson_interval
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
@@ -72,7 +73,7 @@ def choose(rows: list[dict]) -> tuple[float, float, dict[float, dict[str, float]
 
 def to_markdown(rows: list[dict], command: str, policy: str) -> str:
     best, explore, by_t = choose(rows)
-    extra = [m for m in ("turns_mean", "drop_rate", "grasp_rate", "cut_rate") if m in rows[0]]
+    extra = [m for m in METRIC_NAMES if m in rows[0]]
     lines = [f"# Acting temperature on validation episodes ({rows[0]['episodes']} per value, {policy})", "",
              f"Regenerate: `{command}`", "",
              "Validation seeds 2,000,000 + i (disjoint from the evaluation seeds); each run's own config but "
