@@ -92,3 +92,9 @@ class ChunkDiffusion(nn.Module):
                 eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()  # re-derived after clipping x0
                 x = ab_next.sqrt() * x0 + (1 - ab_next).sqrt() * eps
         return x
+
+
+def build(chunk_dim: int, obs_dim: int, cfg) -> ChunkDiffusion:
+    """The `diffusion` policy family (softflow_bench.policies)."""
+    return ChunkDiffusion(chunk_dim, obs_dim, cfg.policy_width or cfg.width, cfg.diffusion_train_steps,
+                          cfg.diffusion_steps, prediction=cfg.diffusion_prediction)

@@ -72,3 +72,9 @@ class NoiseSpacePolicy(nn.Module):
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Stage 1: the diffusion policy's DDPM loss (the noise actor is not involved)."""
         return self.diffusion.bc_loss(x, cond, generator)
+
+
+def build(chunk_dim: int, obs_dim: int, cfg) -> NoiseSpacePolicy:
+    """The `dsrl` policy family (softflow_bench.policies)."""
+    return NoiseSpacePolicy(chunk_dim, obs_dim, cfg.policy_width or cfg.width, cfg.diffusion_train_steps,
+                            cfg.diffusion_steps, mean_bound=cfg.noise_bound, prediction=cfg.diffusion_prediction)

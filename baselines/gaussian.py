@@ -50,3 +50,8 @@ class ChunkGaussian(nn.Module):
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample imitation loss: NLL per chunk dimension."""
         return -self.log_prob(x, cond) / self.dim
+
+
+def build(chunk_dim: int, obs_dim: int, cfg) -> ChunkGaussian:
+    """The `gaussian` policy family (softflow_bench.policies)."""
+    return ChunkGaussian(chunk_dim, obs_dim, cfg.policy_width or cfg.width)

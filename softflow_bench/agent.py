@@ -18,7 +18,8 @@ from torch import nn
 from softflow_bench.algos import ALGORITHMS
 from softflow_bench.chunk_target import chunk_td_target
 from softflow_bench.config import RunConfig
-from softflow_bench.flow import ChunkFlow, mlp
+from softflow_bench.flow import mlp
+from softflow_bench.policies import make_policy
 
 #: Noised dataset chunks are clipped into +-DEMO_NOISE_CLIP: a demonstrated action at a joint limit
 #: then sits at atanh(0.999) = 3.8 in a flow's pre-tanh space, not pushed past the limit.
@@ -55,28 +56,6 @@ class ChunkCritic(nn.Module):
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         x = torch.cat([obs, actions], -1)
         return torch.stack([m(x).squeeze(-1) for m in self.members])
-
-
-def make_policy(kind: str, chunk_dim: int, obs_dim: int, cfg: RunConfig) -> nn.Module:
-    width = cfg.policy_width or cfg.width
-    if kind == "flow":
-        return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, width, cfg.scale_bound, seed=cfg.seed,
-                         mixing=cfg.flow_mixing)
-    if kind == "gaussian":
-        from softflow_bench.baselines.gaussian import ChunkGaussian
-
-        return ChunkGaussian(chunk_dim, obs_dim, width)
-    if kind == "diffusion":
-        from softflow_bench.baselines.diffusion import ChunkDiffusion
-
-        return ChunkDiffusion(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
-                              prediction=cfg.diffusion_prediction)
-    if kind == "dsrl":
-        from softflow_bench.baselines.dsrl import NoiseSpacePolicy
-
-        return NoiseSpacePolicy(chunk_dim, obs_dim, width, cfg.diffusion_train_steps, cfg.diffusion_steps,
-                                mean_bound=cfg.noise_bound, prediction=cfg.diffusion_prediction)
-    raise ValueError(f"unknown policy kind {kind!r}")
 
 
 class Agent(nn.Module):

@@ -196,3 +196,9 @@ class ChunkFlow(nn.Module):
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample imitation loss: NLL per chunk dimension."""
         return -self.log_prob(x, cond) / self.dim
+
+
+def build(chunk_dim: int, obs_dim: int, cfg) -> ChunkFlow:
+    """The `flow` policy family (softflow_bench.policies)."""
+    return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, cfg.policy_width or cfg.width, cfg.scale_bound,
+                     seed=cfg.seed, mixing=cfg.flow_mixing)

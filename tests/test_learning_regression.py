@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from softflow_bench.algos import ALGORITHMS
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig, resolve
 from softflow_bench.learner import Learner
@@ -60,12 +61,15 @@ def demonstrations(episodes: int = 100) -> ChunkBuffer:
 
 
 def final_success(algo: str, out: Path) -> float:
-    """The run's last evaluation: 50 episodes at the untempered policy, best of 24 chunks."""
+    """The run's last evaluation: 50 episodes at the untempered policy, the critic's best of 24
+    chunks (imitation-only algorithms: one chunk, their own default)."""
     torch.set_num_threads(1)
     fields = dict(algo=algo, env="cube_pronation", tier="smoke", seed=1, out=str(out), chunk=STEPS, bc_steps=1500,
                   batch=128, critic_warmup_steps=200, offline_steps=200, online_episodes=10, eval_episodes=20,
-                  final_eval_episodes=50, eval_every=100, checkpoint_every=10**6, candidates=24, demo_noise=0.0,
+                  final_eval_episodes=50, eval_every=100, checkpoint_every=10**6, demo_noise=0.0,
                   temperature=1.0, explore_temperature=1.0, target_temperature=1.0)
+    if not ALGORITHMS[algo].imitation_only:
+        fields["candidates"] = 24
     cfg = resolve(RunConfig(**fields), set(fields))
     out.mkdir(parents=True)
     learner = Learner(cfg, "two_doors", demonstrations(), out, torch.device("cpu"), env=TwoDoors())
@@ -76,3 +80,16 @@ def final_success(algo: str, out: Path) -> float:
 @pytest.mark.parametrize("algo, low, high", [("softflow", 0.8, 1.0), ("bc_flow", 0.0, 0.6)])
 def test_softflow_learns_the_two_doors_task_and_behaviour_cloning_does_not(tmp_path, algo, low, high):
     assert low <= final_success(algo, tmp_path / algo) <= high
+
+
+def test_a_policy_family_is_one_module_and_one_registration(tmp_path, monkeypatch):
+    """docs/development.md's worked example: tests/example_family.py, registered, imitates the two
+    doors' demonstrations through the one learner loop: it imitates both doors (0.32 of 50), as
+    behaviour cloning should, neither failing to learn nor passing the critic's bar."""
+    from softflow_bench import algos, config, policies
+
+    monkeypatch.setitem(policies.POLICY_FAMILIES, "mixture", "example_family")
+    monkeypatch.setitem(algos.ALGORITHMS, "bc_mixture",
+                        algos.AlgoSpec("mixture", "none", "imitation only: a chunk mixture", dict(candidates=1)))
+    monkeypatch.setattr(config, "ALGOS", tuple(algos.ALGORITHMS))
+    assert 0.1 <= final_success("bc_mixture", tmp_path / "mixture") <= 0.6
