@@ -91,8 +91,9 @@ def main(argv=None) -> int:
         return fail(f"--resume: no checkpoint in {out}")
 
     from softflow_bench.learner import Learner
+    from softflow_bench.offline import offline_chunks
     from softflow_bench.real.recorder import EpisodeRecorder
-    from softflow_bench.run import offline_chunks
+    from softflow_bench.records import provenance, write_summary
 
     cfg = dataclasses.replace(saved_config(saved), seed=args.seed,
                               online_episodes=episodes, eval_episodes=args.eval_episodes,
@@ -139,10 +140,9 @@ def main(argv=None) -> int:
             close()
     if watchdog.trips:
         print(f"warning: the watchdog disabled torque {watchdog.trips} times (commands stopped arriving in time)")
-    final = state["curve"][-1]
-    (out / "summary.json").write_text(json.dumps({"task": args.task, "twin": args.twin, "online_episodes":
-                                                  state["online_episodes"], "curve": state["curve"],
-                                                  "final": final}, indent=1))
+    origin = provenance()  # the code that ran this fine-tuning (the checkpoint keeps its own run's)
+    final = write_summary(out, cfg, f"real:{args.task}", origin, state, task=args.task, twin=args.twin,
+                          checkpoint=str(args.checkpoint))["final"]
     print("final: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if isinstance(v, float)))
     return 0
 

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import platform
-import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -23,10 +20,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import softflow_bench
 from softflow_bench.algos import ALGORITHMS
+from softflow_bench.bc_cache import bc_cache_path
 from softflow_bench.config import ConfigError, RunConfig, device_type, parse_args, resolve, saved_config, unread_fields
 from softflow_bench.envs import ENV_IDS
+from softflow_bench.offline import demonstrations, mode_classifier, offline_chunks
+from softflow_bench.records import provenance, write_summary
 
 
 def demos_envs() -> tuple[str, ...]:
@@ -50,126 +49,6 @@ def resolve_env(name: str) -> str:
     finally:
         env.close()
     return env_id
-
-
-def demonstrations(cfg: RunConfig, say=print):
-    """The task's demonstrations as a Minari dataset (generated and cached if missing); None for a task
-    without an expert or with --demo-episodes 0."""
-    from softflow_bench import demos
-
-    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
-        return None
-    dataset, cached = demos.get_or_collect(cfg.env, cfg.demo_episodes, cfg.demo_seed)
-    say(f"offline data: {dataset.spec.dataset_id} ({'cached' if cached else 'generated'}, "
-        f"{dataset.total_episodes} episodes, expert success "
-        f"{dataset.storage.metadata['softflow_success_rate']:.2f}; "
-        f"{dataset.total_episodes - cfg.validation_episodes} used)")
-    return dataset
-
-
-def _training_episodes(cfg: RunConfig, dataset) -> range:
-    """All but the last cfg.validation_episodes episodes of the dataset."""
-    return range(dataset.total_episodes - cfg.validation_episodes)
-
-
-def offline_chunks(cfg: RunConfig, say=print, split: str = "train", dataset=None):
-    """Chunk transitions of the task's demonstrations (`dataset`, else `demonstrations(cfg)`): those of
-    the episodes that train (`split="train"`), or of the last cfg.validation_episodes ones, held out
-    (`"validation"`; None when none are)."""
-    from softflow_bench import demos
-    from softflow_bench.chunks import ChunkBuffer, episode_chunks
-
-    if split == "validation" and not cfg.validation_episodes:
-        return None
-    dataset = demonstrations(cfg, say) if dataset is None else dataset
-    if dataset is None:
-        return None
-    train = _training_episodes(cfg, dataset)
-    wanted = train if split == "train" else range(train.stop, dataset.total_episodes)
-    buf = ChunkBuffer()
-    with demos.reading(dataset.spec.dataset_id):
-        for ep in dataset.iterate_episodes(list(wanted)):
-            buf.add(episode_chunks(ep.observations, ep.actions, ep.rewards, bool(ep.terminations[-1]), cfg.chunk))
-    return buf
-
-
-def mode_classifier(cfg: RunConfig, dataset):
-    """A ModeClassifier fitted on the training episodes of the task's demonstrations (None without
-    demonstrations or recorded modes)."""
-    from softflow_bench import demos
-    from softflow_bench.modes import from_dataset
-
-    if dataset is None:
-        return None
-    with demos.reading(dataset.spec.dataset_id):
-        return from_dataset(dataset, list(_training_episodes(cfg, dataset)))
-
-
-BC_CODE_VERSION = 4  # 2: couplings condition on the kept half only; 3: one Agent for every algorithm;
-# 4: flow couplings in mask-complementary pairs (every chunk dim transformed)
-BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks", "width", "scale_bound",
-             "critics", "lr", "batch", "bc_steps", "threads")
-
-
-def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
-    """<cache>/<key>.pt, keyed by the dataset (id, expert hash), every field BC depends on and, off
-    the CPU, the device type (a CUDA generator's state does not fit a CPU one, nor the reverse).
-
-    <cache> is $SOFTFLOW_BENCH_CACHE, else data/bc_cache in the checkout.
-    """
-    import hashlib
-
-    from softflow_bench import demos
-
-    if cfg.env not in demos.EXPERT_ENVS or cfg.demo_episodes == 0:
-        return None
-    # BC_CODE_VERSION: bump when the policy's architecture or BC loss changes, so old caches are not reused
-    # Algorithms with the same policy and critic shapes share stage 1 (softflow, softflow_nolik and
-    # bc_flow start from the very same BC policy); the diffusion schedule only matters to diffusion.
-    spec = ALGORITHMS[cfg.algo]
-    shapes = {"policy": spec.policy, "step_critic": spec.critic == "step", "auto_alpha": cfg.auto_alpha,
-              "alpha": cfg.alpha}
-    if spec.uses_diffusion:
-        shapes["diffusion_train_steps"] = cfg.diffusion_train_steps
-        # keyed only when not eps (the default before x0 was): caches made with eps keep their keys
-        if cfg.diffusion_prediction != "eps":
-            shapes["diffusion_prediction"] = cfg.diffusion_prediction
-    if spec.noise_critic:  # one more module in the checkpoint
-        shapes["noise_critic"] = True
-    if spec.policy == "flow" and cfg.flow_mixing != "permutation":  # only when set, likewise
-        shapes["flow_mixing"] = cfg.flow_mixing
-    for name in ("validation_episodes", "bc_patience", "bc_ema", "demo_noise"):  # only when set, likewise
-        if getattr(cfg, name):
-            shapes[name] = getattr(cfg, name)
-    if cfg.policy_width:  # only when set, so the keys of caches made before the field existed still match
-        shapes["policy_width"] = cfg.policy_width
-    if device_type != "cpu":  # likewise: CPU caches keep their keys
-        shapes["device"] = device_type
-    key = {"dataset": demos.dataset_id(cfg.env, cfg.demo_episodes, cfg.demo_seed), "code": BC_CODE_VERSION,
-           **shapes, **{f: getattr(cfg, f) for f in BC_FIELDS}}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"
-    return Path(root) / f"{digest}.pt"
-
-
-def provenance() -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        commit = ""
-    # A copy of a clean checkout without .git (a lent machine, a container) names its commit here.
-    commit = commit or os.environ.get("SOFTFLOW_BENCH_GIT_COMMIT", "unknown")
-    import mujoco
-
-    return {"git_commit": commit, "versions": {
-        "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
-        "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
-        "numpy": np.__version__}, "machine": {
-            "cpus": os.cpu_count(), "cuda": torch.cuda.is_available(),
-            # the vector instructions torch's CPU kernels use: runs that differ in it are not
-            # bit-comparable (their float sums are ordered differently), all else equal
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}}
 
 
 def run_device(name: str) -> torch.device:
@@ -294,11 +173,7 @@ def main(argv=None) -> int:
 
         episode = learner.run_episode(EVAL_SEED_BASE, cfg.temperature, render=True)  # eval episode 0
         imageio.mimwrite(out / "eval.mp4", episode.frames, fps=20)
-    summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-               "config": asdict(cfg), **origin, "wall_time_s": state["wall_time_s"],
-               "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
-               "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    summary = write_summary(out, cfg, env_id, origin, state)
     final = summary["final"] or {}
     print("final: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if isinstance(v, float)))
     return 0

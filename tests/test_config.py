@@ -95,7 +95,7 @@ def test_a_single_flow_block_is_refused():
 
 def test_policy_width_sizes_the_policy_alone_and_keys_its_own_bc_cache():
     from softflow_bench.agent import Agent
-    from softflow_bench.run import bc_cache_path
+    from softflow_bench.bc_cache import bc_cache_path
 
     def params(module):
         return sum(p.numel() for p in module.parameters())
@@ -111,7 +111,7 @@ def test_policy_width_sizes_the_policy_alone_and_keys_its_own_bc_cache():
 
 
 def test_diffusion_prediction_is_checked_and_keys_its_own_bc_cache():
-    from softflow_bench.run import bc_cache_path
+    from softflow_bench.bc_cache import bc_cache_path
 
     x0 = _resolved("--algo", "bc_diffusion", "--tier", "smoke")
     eps = _resolved("--algo", "bc_diffusion", "--tier", "smoke", "--diffusion-prediction", "eps")
@@ -149,7 +149,7 @@ def test_resume_refuses_a_changed_field_only_where_the_algo_reads_it():
 
 def test_a_gpu_keys_its_own_bc_cache_and_the_cpu_keeps_its_keys():
     """A BC cache holds its generator's state, which fits only that device type's generator."""
-    from softflow_bench.run import bc_cache_path
+    from softflow_bench.bc_cache import bc_cache_path
 
     cfg = _resolved("--algo", "softflow", "--tier", "smoke")
     assert bc_cache_path(cfg, "cuda") != bc_cache_path(cfg) == bc_cache_path(cfg, "cpu")

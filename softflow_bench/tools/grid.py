@@ -81,7 +81,8 @@ def main(argv=None) -> int:
         print("error: the grid runs on Ray, which is not installed; pip install 'softflow-bench[grid]' "
               "(scripts/setup.sh installs it)", file=sys.stderr)
         return 2
-    from softflow_bench.run import bc_cache_path, validated
+    from softflow_bench.bc_cache import bc_cache_path
+    from softflow_bench.run import validated
 
     try:
         grid_seeds = seeds(args.seeds)

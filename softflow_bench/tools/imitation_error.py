@@ -25,7 +25,7 @@ def imitation_row(run: Path, policy: str, states: int) -> dict:
     import numpy as np
     import torch
 
-    from softflow_bench.run import offline_chunks
+    from softflow_bench.offline import offline_chunks
     from softflow_bench.tools.evaluate import agent_of_run, load_run
 
     cfg, env_id, state, _ = load_run(run, policy)

@@ -30,7 +30,7 @@ def steering_rows(run: Path, states: int) -> list[dict]:
     import torch
 
     from softflow_bench.algos import ALGORITHMS
-    from softflow_bench.run import offline_chunks
+    from softflow_bench.offline import offline_chunks
     from softflow_bench.tools.evaluate import agent_of_run, load_run
 
     loaded = [load_run(run, policy) for policy in POLICIES]  # raises for a missing file

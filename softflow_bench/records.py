@@ -1,0 +1,48 @@
+"""What a run records about itself: the code and machine it ran with (provenance.json) and its
+summary (summary.json), written the same way by a simulated run and by a real fine-tuning."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import softflow_bench
+from softflow_bench.config import RunConfig
+
+
+def provenance() -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = ""
+    # A copy of a clean checkout without .git (a lent machine, a container) names its commit here.
+    commit = commit or os.environ.get("SOFTFLOW_BENCH_GIT_COMMIT", "unknown")
+    import mujoco
+
+    return {"git_commit": commit, "versions": {
+        "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
+        "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
+        "numpy": np.__version__}, "machine": {
+            "cpus": os.cpu_count(), "cuda": torch.cuda.is_available(),
+            # the vector instructions torch's CPU kernels use: runs that differ in it are not
+            # bit-comparable (their float sums are ordered differently), all else equal
+            "cpu_capability": torch.backends.cpu.get_cpu_capability()}}
+
+
+def write_summary(out: Path, cfg: RunConfig, env_id: str, origin: dict, state: dict, **extra) -> dict:
+    """summary.json: the run's config, provenance, budget used, curve and final evaluation."""
+    summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
+               "config": asdict(cfg), **origin, **extra, "wall_time_s": state["wall_time_s"],
+               "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
+               "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
+    (Path(out) / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
