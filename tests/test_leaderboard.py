@@ -40,14 +40,27 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
     committed = json.loads(out.with_suffix(".json").read_text())
     stale = {**committed[0], "final": {**committed[0]["final"], "success_rate": 0.123}}
     kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0"}
-    del kept["bc_steps"]  # a row from before BC budgets were recorded: the quick tier's 3,000 then
+    del kept["bc_steps"], kept["config"]  # a row from before BC budgets and configs were recorded
     out.with_suffix(".json").write_text(json.dumps([stale, kept]))
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
                    check=True, capture_output=True, timeout=60)
-    every_run = out.read_text().split("## Every run")[1]
+    text = out.read_text()
+    every_run = text.split("## Every run")[1]
     assert "0.12" not in every_run and f"→ {final:.2f}" in every_run
     assert "| cube_pronation | softflow | smoke | 30 | 0 |" in every_run
     assert "| scissors_tape | sac | quick | 3,000 | 0 |" in every_run and "0ldc0mm1t0" in every_run
+    # a row committed without its config cannot show it is today's recipe: listed apart, compared with nothing
+    means, earlier = text.split("## Every run")[0].split("## Earlier rows")
+    assert "| cube_pronation | softflow | smoke |" in means and "scissors_tape" not in means
+    assert "| scissors_tape | sac | quick |" in earlier
+    assert "scissors_tape" not in text.split("## Interval estimates")[1]
+    assert "today's | " in every_run and "earlier | 0ldc0mm1t0" in every_run
+    # nor does one whose defaults have changed since it was made
+    changed = {**committed[0], "seed": 5, "config": {**committed[0]["config"], "bc_weight": 7.0}}
+    out.with_suffix(".json").write_text(json.dumps([stale, kept, changed]))
+    subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
+                   check=True, capture_output=True, timeout=60)
+    assert "| cube_pronation | softflow | smoke | 30 | 5 |" in out.read_text().split("## Earlier rows")[1]
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out),
                     "--fresh"], check=True, capture_output=True, timeout=60)
     assert "scissors_tape" not in out.read_text()

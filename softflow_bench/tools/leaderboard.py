@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import DEFAULTS_BEFORE, device_type, non_defaults, saved_config
+from softflow_bench.config import BOOKKEEPING, DEFAULTS_BEFORE, device_type, non_defaults, saved_config
 from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools import verdict
 
@@ -75,6 +75,8 @@ def rows(runs: Path, say=print) -> list[dict]:
             "final_episodes": final_episodes(path.parent, s),
             **({"diffusion_prediction": cfg.diffusion_prediction}
                if ALGORITHMS[s["algo"]].uses_diffusion else {}),
+            # what the run was made with, so a later table can tell whether today's defaults still make it
+            "config": {k: v for k, v in s["config"].items() if k not in BOOKKEEPING},
             "command": f"python -m softflow_bench.run --algo {s['algo']} --env {s['env']} --tier {s['tier']} "
                        f"--seed {s['seed']} --threads {s['config'].get('threads', 0)}"
                        + (" --device cuda" if trained_on_gpu(s) else ""),
@@ -89,6 +91,12 @@ def final_episodes(run: Path, summary: dict) -> dict[str, float] | None:
         return None
     records = [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
     return {str(r["seed"]): float(r["success"]) for r in records if r["success"] is not None}
+
+
+def current(row: dict) -> bool:
+    """Whether today's defaults for the row's algo, env and tier still make the run it shows. A row
+    committed without its config (before tables kept it) cannot say, and counts as earlier."""
+    return "config" in row and not non_defaults(saved_config(row["config"]))
 
 
 def bc_steps(row: dict) -> int:
@@ -156,24 +164,33 @@ def _mean_std(v) -> str:
     return "–" if v is None else f"{v[0]:.2f} ± {v[1]:.2f}"
 
 
-def render(table: list[dict]) -> str:
-    metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
-    summary = aggregate(table, metrics)
+def _means_table(rows: list[dict], metrics: list[str]) -> list[str]:
     shown = [m for m in ("success_rate", *METRIC_NAMES) if m in metrics]
-    agg_head = ["env", "algo", "tier", "BC updates", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
+    head = ["env", "algo", "tier", "BC updates", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
         "success improved (seeds)"]
-    agg_lines = ["## Mean over seeds", "",
-                 "| " + " | ".join(agg_head) + " |", "|" + "---|" * len(agg_head)]
-    for a in summary:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for a in aggregate(rows, metrics):
         cells = [a["env"], a["algo"], a["tier"], f"{a['bc_steps']:,}", ",".join(map(str, a["seeds"]))]
         online = a["improved"][1] > 0
         for m in shown:
             after = _mean_std(a[f"{m}_final"])
             cells.append(f"{_mean_std(a[f'{m}_before'])} → {after}" if online else after)
         cells.append(f"{a['improved'][0]} of {a['improved'][1]}" if online else "–")
-        agg_lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(table: list[dict]) -> str:
+    metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
+    now, earlier = [r for r in table if current(r)], [r for r in table if not current(r)]
+    agg_lines = ["## Mean over seeds", "", "Rows that today's defaults make (the verdict below compares only these):",
+                 ""] + (_means_table(now, metrics) if now else ["(none yet)"])
+    if earlier:
+        agg_lines += ["", "## Earlier rows", "",
+                      "Made under defaults that have changed since (or committed before tables kept their",
+                      "config): kept for reference, compared with nothing.", ""] + _means_table(earlier, metrics)
     head = (["env", "algo", "tier", "BC updates", "seed"] + [f"{m} (offline → final)" for m in metrics]
-            + ["commit", "ran on"])
+            + ["defaults", "commit", "ran on"])
     lines = ["# Leaderboard (development runs)", "",
              "Each row: the evaluation before online RL (after the offline stages) → the final one,",
              "over the tier's fixed evaluation seeds; imitation-only rows (`bc_*`, no online stage) have",
@@ -193,7 +210,8 @@ def render(table: list[dict]) -> str:
                 cells.append(f"{f:.2f}")
             else:
                 cells.append(f"{b:.2f} → {f:.2f}" if b is not None and f is not None else "–")
-        lines.append("| " + " | ".join(cells + [r["git_commit"], r["ran_on"]]) + " |")
+        lines.append("| " + " | ".join(cells + ["today's" if current(r) else "earlier", r["git_commit"], r["ran_on"]])
+                     + " |")
     lines += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in table]
     return "\n".join(lines) + "\n"
 
@@ -210,9 +228,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     committed = out.with_suffix(".json")
     table = found if args.fresh or not committed.exists() else merged(found, json.loads(committed.read_text()))
-    records = verdict.summarise(table, algo_label)
+    now = [r for r in table if current(r)]  # the verdict compares runs of today's recipe only
+    records = verdict.summarise(now, algo_label)
     verdict.write_csv(records, out.with_suffix(".csv"))
-    plots = verdict.plot(table, records, algo_label, out.parent / "plots")
+    plots = verdict.plot(now, records, algo_label, out.parent / "plots")
     out.write_text(render(table) + "\n" + "\n".join(verdict.markdown(records, plots, out.parent)) + "\n")
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(out.read_text())
