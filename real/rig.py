@@ -29,9 +29,29 @@ def _load(path: Path, defaults: dict) -> dict:
     return {**defaults, **raw}
 
 
+def _number(path: Path, cfg: dict, key: str, low: float, high: float = np.inf, integer: bool = False) -> None:
+    """Refuse a value that is not a (whole, if `integer`) number in (low, high], NaN and infinity included."""
+    v = cfg[key]
+    kind = int if integer else (int, float)
+    if isinstance(v, bool) or not isinstance(v, kind) or not np.isfinite(v) or not low < v <= high:
+        what = "a whole number" if integer else "a number"
+        raise ValueError(f"{path}: {key} must be {what} in ({low}, {high}], got {v!r}")
+
+
 def load_hand_config(path: Path) -> dict:
-    """The hand config YAML (real/hand_config.example.yaml), with defaults filled in."""
-    return _load(path, HAND_DEFAULTS)
+    """The hand config YAML (real/hand_config.example.yaml), with defaults filled in and checked."""
+    cfg = _load(path, HAND_DEFAULTS)
+    _number(path, cfg, "tracker_port", -1, 65535, integer=True)  # 0: any free port
+    _number(path, cfg, "max_late_run", 0, integer=True)
+    for key in ("tracker_staleness_s", "max_step_rad", "watchdog_s"):
+        _number(path, cfg, key, 0)
+    _number(path, cfg, "safety_margin", -1e-12, 0.49)  # 0 allowed; half the range would leave none
+    if not isinstance(cfg["flipped"], list) or not set(cfg["flipped"]) <= set(hand.JOINT_IDS):
+        raise ValueError(f"{path}: flipped must be a list of joint names from {list(hand.JOINT_IDS)}, "
+                         f"got {cfg['flipped']!r}")
+    if cfg["orca_config"] is not None and not Path(str(cfg["orca_config"])).is_file():
+        raise ValueError(f"{path}: orca_config {cfg['orca_config']!r} is not a file (null: orca-core's own)")
+    return cfg
 
 
 def load_arm_config(path: Path) -> dict:
@@ -39,19 +59,28 @@ def load_arm_config(path: Path) -> dict:
     from softflow_bench.envs.scissors_tape import ARM_RANGES
 
     cfg = _load(path, ARM_DEFAULTS)
-    box = np.asarray(cfg["workspace_box"] + cfg["orientation_bounds"], dtype=float)
+    try:
+        box = np.asarray(list(cfg["workspace_box"]) + list(cfg["orientation_bounds"]), dtype=float)
+    except (TypeError, ValueError):
+        box = np.zeros(0)
     if box.shape != (6, 2) or not np.all(np.isfinite(box)) or np.any(box[:, 0] > 0) or np.any(box[:, 1] < 0):
         raise ValueError(f"{path}: workspace_box and orientation_bounds must be 3 [low, high] pairs each, "
                          "finite, with home (0) inside")
     if np.any(box[:, 0] < ARM_RANGES[:, 0]) or np.any(box[:, 1] > ARM_RANGES[:, 1]):
         raise ValueError(f"{path}: the box must lie inside the simulated arm's range {ARM_RANGES.tolist()}")
-    for key in ("max_step_m", "max_step_rad", "dynamics_factor", "collision_torque_nm", "collision_force_n", "stale_s"):
-        if not (isinstance(cfg[key], (int, float)) and np.isfinite(cfg[key]) and cfg[key] > 0):
-            raise ValueError(f"{path}: {key} must be a positive number, got {cfg[key]!r}")
-    if cfg["dynamics_factor"] > 1:
-        raise ValueError(f"{path}: dynamics_factor is a fraction of the robot's limits, at most 1")
-    if cfg["home_pose"] is not None and np.asarray(cfg["home_pose"], dtype=float).shape != (7,):
-        raise ValueError(f"{path}: home_pose is [x, y, z, qw, qx, qy, qz] or null")
+    for key in ("max_step_m", "max_step_rad", "collision_torque_nm", "collision_force_n", "stale_s"):
+        _number(path, cfg, key, 0)
+    _number(path, cfg, "dynamics_factor", 0, 1)  # a fraction of the robot's limits
+    _number(path, cfg, "task_yaw", -np.pi - 1e-12, np.pi)
+    if not isinstance(cfg["host"], str) or not cfg["host"].strip():
+        raise ValueError(f"{path}: host must be the robot's address, got {cfg['host']!r}")
+    if cfg["home_pose"] is not None:
+        try:
+            pose = np.asarray(cfg["home_pose"], dtype=float)
+        except (TypeError, ValueError):
+            pose = np.zeros(0)
+        if pose.shape != (7,) or not np.all(np.isfinite(pose)) or np.linalg.norm(pose[3:]) < 1e-6:
+            raise ValueError(f"{path}: home_pose is [x, y, z, qw, qx, qy, qz] (finite, a unit quaternion) or null")
     cfg["box"] = box
     return cfg
 

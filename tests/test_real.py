@@ -3,11 +3,13 @@ whole fine-tuning loop on the MuJoCo digital twin through the real CLI."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import orca_core
@@ -22,7 +24,7 @@ from softflow_bench.real.interfaces import StalePose
 from softflow_bench.real.joint_map import JointMap
 from softflow_bench.real.rate import RateKeeper
 from softflow_bench.real.recorder import EpisodeRecorder, load_episodes, to_minari
-from softflow_bench.real.rig import sim_hand_ranges
+from softflow_bench.real.rig import load_hand_config, sim_hand_ranges
 from softflow_bench.real.safety import SafetyFilter, UnsafeCommand, Watchdog
 from softflow_bench.real.twin import TwinScene
 
@@ -178,6 +180,7 @@ def sim_checkpoint(tmp_path_factory):
     return root, train_smoke_policy(root, "cube_pronation")
 
 
+REPO = Path(__file__).resolve().parents[1]
 FINETUNE = [sys.executable, "-m", "softflow_bench.real.finetune", "--task", "cube_pronation", "--twin"]
 
 
@@ -245,6 +248,32 @@ def test_emergency_stop_turns_torque_off_and_writes_the_episode_in_progress(tmp_
     assert scene.torque  # the next episode starts with torque on again
 
 
+@pytest.mark.parametrize("text, message", [
+    ("tracker_port: -1\n", "tracker_port must be a whole number"),
+    ("tracker_port: 70000\n", "tracker_port must be a whole number"),
+    ("tracker_port: 5005.5\n", "tracker_port must be a whole number"),
+    ("max_late_run: 0\n", "max_late_run must be a whole number"),
+    ("watchdog_s: 0\n", "watchdog_s must be a number"),
+    ("watchdog_s: .nan\n", "watchdog_s must be a number"),
+    ("tracker_staleness_s: .inf\n", "tracker_staleness_s must be a number"),
+    ("max_step_rad: -0.1\n", "max_step_rad must be a number"),
+    ("max_step_rad: fast\n", "max_step_rad must be a number"),
+    ("safety_margin: 0.5\n", "safety_margin must be a number"),
+    ("safety_margin: false\n", "safety_margin must be a number"),
+    ("flipped: [thumb_mcp, no_such_joint]\n", "flipped must be a list of joint names"),
+    ("flipped: thumb_mcp\n", "flipped must be a list of joint names"),
+    ("orca_config: /nonexistent/config.yaml\n", "is not a file"),
+    ("colour: red\n", "unknown keys"),
+    ("- a list\n", "expected a mapping"),
+])
+def test_a_bad_hand_config_is_refused_with_the_reason(tmp_path, text, message):
+    path = tmp_path / "hand.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_hand_config(path)
+    assert load_hand_config(REPO / "real" / "hand_config.example.yaml")["tracker_port"] == 5005
+
+
 @pytest.mark.parametrize("args, message", [
     (["--task", "scissors_tape"], "give --arm-config"),
     (["--task", "cube_pronation", "--episode-steps", "0"], "at least 1"),
@@ -261,3 +290,25 @@ def test_finetune_bad_input_is_one_clear_error(sim_checkpoint, tmp_path, args, m
         base += ["--checkpoint", str(ckpt)]
     proc = subprocess.run(base + args, env=cli_env(root), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and message in proc.stderr and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "json", "hand_config_broken"])
+def test_finetune_refuses_a_damaged_checkpoint_or_config_in_one_line(sim_checkpoint, tmp_path, damage):
+    root, ckpt = sim_checkpoint
+    config, policy = tmp_path / "hand.yaml", tmp_path / "policy.pt"
+    config.write_text("{}\n")
+    policy.write_bytes(ckpt.read_bytes())
+    if damage == "truncated":
+        policy.write_bytes(policy.read_bytes()[: policy.stat().st_size // 2])
+    elif damage == "empty":
+        policy.write_bytes(b"")
+    elif damage == "json":
+        policy.write_text('{"agent": {}}')
+    else:
+        config.write_text("watchdog_s: [0.5\n")
+    proc = subprocess.run(FINETUNE + ["--checkpoint", str(policy), "--hand-config", str(config),
+                                      "--out", str(tmp_path / "o")],
+                          env=cli_env(root), capture_output=True, text=True, timeout=120)
+    said = "hand config:" if damage == "hand_config_broken" else "is not a softflow_bench policy checkpoint"
+    assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "o").exists()
