@@ -10,6 +10,7 @@ import time
 
 import pytest
 import torch
+from damage import damage as damage_file
 
 from softflow_bench.run import main
 
@@ -84,13 +85,8 @@ def smoke_run(shared_env):
 def _damaged_copy(run, tmp_path, name, damage):
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
-    path = copy / name
-    if damage == "truncated":
-        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    elif damage == "empty":
-        path.write_bytes(b"")
-    elif damage == "wrong json":
-        path.write_text('{"algo": "softflow", ')
+    if damage is not None:  # None: an intact copy
+        damage_file(copy / name, damage)
     return copy
 
 

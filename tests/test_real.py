@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import orca_core
 import pytest
+from damage import damage as damage_file
 from smoke_policy import cli_env, train_smoke_policy
 
 from softflow_bench import hand
@@ -24,7 +25,7 @@ from softflow_bench.real.interfaces import StalePose
 from softflow_bench.real.joint_map import JointMap
 from softflow_bench.real.rate import RateKeeper
 from softflow_bench.real.recorder import EpisodeRecorder, load_episodes, to_minari
-from softflow_bench.real.rig import load_hand_config, sim_hand_ranges
+from softflow_bench.real.rig import load_arm_config, load_hand_config, sim_hand_ranges
 from softflow_bench.real.safety import SafetyFilter, UnsafeCommand, Watchdog
 from softflow_bench.real.twin import TwinScene
 
@@ -248,30 +249,50 @@ def test_emergency_stop_turns_torque_off_and_writes_the_episode_in_progress(tmp_
     assert scene.torque  # the next episode starts with torque on again
 
 
-@pytest.mark.parametrize("text, message", [
-    ("tracker_port: -1\n", "tracker_port must be a whole number"),
-    ("tracker_port: 70000\n", "tracker_port must be a whole number"),
-    ("tracker_port: 5005.5\n", "tracker_port must be a whole number"),
-    ("max_late_run: 0\n", "max_late_run must be a whole number"),
-    ("watchdog_s: 0\n", "watchdog_s must be a number"),
-    ("watchdog_s: .nan\n", "watchdog_s must be a number"),
-    ("tracker_staleness_s: .inf\n", "tracker_staleness_s must be a number"),
-    ("max_step_rad: -0.1\n", "max_step_rad must be a number"),
-    ("max_step_rad: fast\n", "max_step_rad must be a number"),
-    ("safety_margin: 0.5\n", "safety_margin must be a number"),
-    ("safety_margin: false\n", "safety_margin must be a number"),
-    ("flipped: [thumb_mcp, no_such_joint]\n", "flipped must be a list of joint names"),
-    ("flipped: thumb_mcp\n", "flipped must be a list of joint names"),
-    ("orca_config: /nonexistent/config.yaml\n", "is not a file"),
-    ("colour: red\n", "unknown keys"),
-    ("- a list\n", "expected a mapping"),
+@pytest.mark.parametrize("kind, text, message", [
+    ("hand", "tracker_port: -1\n", "tracker_port must be a whole number"),
+    ("hand", "tracker_port: 70000\n", "tracker_port must be a whole number"),
+    ("hand", "tracker_port: 5005.5\n", "tracker_port must be a whole number"),
+    ("hand", "max_late_run: 0\n", "max_late_run must be a whole number"),
+    ("hand", "watchdog_s: 0\n", "watchdog_s must be a number"),
+    ("hand", "watchdog_s: .nan\n", "watchdog_s must be a number"),
+    ("hand", "tracker_staleness_s: .inf\n", "tracker_staleness_s must be a number"),
+    ("hand", "max_step_rad: -0.1\n", "max_step_rad must be a number"),
+    ("hand", "max_step_rad: fast\n", "max_step_rad must be a number"),
+    ("hand", "safety_margin: 0.5\n", "safety_margin must be a number"),
+    ("hand", "safety_margin: false\n", "safety_margin must be a number"),
+    ("hand", "flipped: [thumb_mcp, no_such_joint]\n", "flipped must be a list of joint names"),
+    ("hand", "flipped: thumb_mcp\n", "flipped must be a list of joint names"),
+    ("hand", "orca_config: /nonexistent/config.yaml\n", "is not a file"),
+    ("hand", "colour: red\n", "unknown keys"),
+    ("hand", "- a list\n", "expected a mapping"),
+    ("arm", "workspace_box: [[0.01, 0.1], [-0.1, 0.1], [-0.1, 0.1]]\n", "home (0) inside"),
+    ("arm", "workspace_box: [[-0.5, 0.1], [-0.1, 0.1], [-0.1, 0.1]]\n", "inside the simulated arm's range"),
+    ("arm", "max_step_m: -1\n", "max_step_m must be a number in (0"),
+    ("arm", "max_step_rad: 0\n", "max_step_rad must be a number in (0"),
+    ("arm", "stale_s: .nan\n", "stale_s must be a number"),
+    ("arm", "collision_force_n: .inf\n", "collision_force_n must be a number"),
+    ("arm", "collision_torque_nm: strong\n", "collision_torque_nm must be a number"),
+    ("arm", "dynamics_factor: 2\n", "dynamics_factor must be a number in (0, 1]"),
+    ("arm", "dynamics_factor: true\n", "dynamics_factor must be a number"),
+    ("arm", "task_yaw: 4\n", "task_yaw must be a number"),
+    ("arm", "host: ''\n", "host must be the robot's address"),
+    ("arm", "host: 12\n", "host must be the robot's address"),
+    ("arm", "home_pose: [0, 0, 0]\n", "home_pose is"),
+    ("arm", "home_pose: [0, 0, 0, 0, 0, 0, 0]\n", "home_pose is"),
+    ("arm", "home_pose: [0, 0, .nan, 1, 0, 0, 0]\n", "home_pose is"),
+    ("arm", "workspace_box: oops\n", "3 [low, high] pairs"),
+    ("arm", "orientation_bounds: [[0, .inf], [-1, 1], [-1, 1]]\n", "3 [low, high] pairs"),
+    ("arm", "speed: 3\n", "unknown keys"),
+    ("arm", "[1, 2]\n", "expected a mapping"),
 ])
-def test_a_bad_hand_config_is_refused_with_the_reason(tmp_path, text, message):
-    path = tmp_path / "hand.yaml"
+def test_a_bad_rig_config_is_refused_with_the_reason(tmp_path, kind, text, message):
+    path = tmp_path / f"{kind}.yaml"
     path.write_text(text)
+    load = {"hand": load_hand_config, "arm": load_arm_config}[kind]
     with pytest.raises(ValueError, match=re.escape(message)):
-        load_hand_config(path)
-    assert load_hand_config(REPO / "real" / "hand_config.example.yaml")["tracker_port"] == 5005
+        load(path)
+    assert load(REPO / "real" / f"{kind}_config.example.yaml")  # the examples load
 
 
 @pytest.mark.parametrize("args, message", [
@@ -292,20 +313,16 @@ def test_finetune_bad_input_is_one_clear_error(sim_checkpoint, tmp_path, args, m
     assert proc.returncode == 2 and message in proc.stderr and not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "empty", "json", "hand_config_broken"])
+@pytest.mark.parametrize("damage", ["truncated", "empty", "wrong json", "hand_config_broken"])
 def test_finetune_refuses_a_damaged_checkpoint_or_config_in_one_line(sim_checkpoint, tmp_path, damage):
     root, ckpt = sim_checkpoint
     config, policy = tmp_path / "hand.yaml", tmp_path / "policy.pt"
     config.write_text("{}\n")
     policy.write_bytes(ckpt.read_bytes())
-    if damage == "truncated":
-        policy.write_bytes(policy.read_bytes()[: policy.stat().st_size // 2])
-    elif damage == "empty":
-        policy.write_bytes(b"")
-    elif damage == "json":
-        policy.write_text('{"agent": {}}')
-    else:
+    if damage == "hand_config_broken":
         config.write_text("watchdog_s: [0.5\n")
+    else:
+        damage_file(policy, damage)
     proc = subprocess.run(FINETUNE + ["--checkpoint", str(policy), "--hand-config", str(config),
                                       "--out", str(tmp_path / "o")],
                           env=cli_env(root), capture_output=True, text=True, timeout=120)
