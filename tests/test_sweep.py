@@ -35,10 +35,11 @@ def test_a_switch_is_swept_as_true_and_false_and_a_frozen_actor_keeps_the_bc_pol
 
     env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
     cmd = [sys.executable, "-m", "softflow_bench.tools.sweep", "--env", "cube_pronation", "--algo", "diffusion",
-           "--field", "finetune_actor", "--values", "false", "--tier", "smoke",
+           "--field", "finetune_actor", "--values", "false", "--tier", "smoke", "--name", "frozen_actor",
            "--results", str(tmp_path / "sweeps"), "--", "--online-episodes", "1"]
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
-    run = tmp_path / "sweeps" / "diffusion_finetune_actor_cube_pronation_smoke" / "false" / "seed0"
+    run = tmp_path / "sweeps" / "frozen_actor" / "false" / "seed0"  # --name names the runs' folder and table
+    assert (tmp_path / "sweeps" / "frozen_actor.md").is_file()
     assert json.loads((run / "summary.json").read_text())["config"]["finetune_actor"] is False
     bc, final = (torch.load(run / f, weights_only=True)["agent"] for f in ("bc_policy.pt", "final_policy.pt"))
     assert all(torch.equal(bc[k], final[k]) for k in bc if k.startswith("policy."))

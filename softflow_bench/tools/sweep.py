@@ -46,6 +46,8 @@ def main(argv=None) -> int:
     p.add_argument("--tier", default="quick")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses one thread)")
+    p.add_argument("--name", default=None, help="the sweep's name (default <algo>_<field>_<env>_<tier>): a "
+                                                "sweep that repeats an earlier one under a new recipe keeps both")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the runs and the table go")
     args = p.parse_args(own)
     results = args.results
@@ -66,7 +68,7 @@ def main(argv=None) -> int:
                 p.error(f"--field {args.field} takes {kind.__name__} values, got {v!r}")
         field_args = {v: [flag, v] for v in args.values}
 
-    name = f"{args.algo}_{args.field}_{args.env}_{args.tier}"
+    name = args.name or f"{args.algo}_{args.field}_{args.env}_{args.tier}"
     command = "python -m softflow_bench.tools.sweep " + shlex.join(own + (["--"] + extra if extra else []))
 
     def run_dir(value: str, seed: int) -> Path:
