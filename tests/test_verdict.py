@@ -58,6 +58,10 @@ def test_the_leaderboard_writes_intervals_a_csv_and_plots_from_two_algorithms_by
         assert float(r["online_episodes"]) == 2 and float(r["wall_time_s"]) > 0
     baseline = next(r for r in rows if r["algo"] == "sac_chunked")
     assert 0 <= float(baseline["poi_softflow"]) <= 1 and baseline["paired_episodes"] == "4"  # 2 runs x 2 episodes
+    # the online stage's change, on the episodes the offline point and the final evaluation both played
+    for r in rows:
+        assert r["change_episodes"] == "4"
+        assert float(r["change_lo"]) <= float(r["change_paired"]) <= float(r["change_hi"])
     text = out.read_text()
     assert "## Interval estimates" in text and "### cube_pronation (smoke tier)" in text
     for kind in ("intervals", "improvement", "curves"):

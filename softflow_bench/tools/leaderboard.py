@@ -73,6 +73,8 @@ def rows(runs: Path, say=print) -> list[dict]:
             "online_env_steps": s.get("online_env_steps"), "wall_time_s": s.get("wall_time_s"),
             "curve": [{k: p[k] for k in ("online_episodes", "success_rate") if k in p} for p in s["curve"]],
             "final_episodes": final_episodes(path.parent, s),
+            # the offline point's episodes: its change is measured on the episodes both evaluations played
+            "before_episodes": final_episodes(path.parent, s, before) if before else None,
             **({"diffusion_prediction": cfg.diffusion_prediction}
                if ALGORITHMS[s["algo"]].uses_diffusion else {}),
             # what the run was made with, so a later table can tell whether today's defaults still make it
@@ -84,9 +86,10 @@ def rows(runs: Path, say=print) -> list[dict]:
     return out
 
 
-def final_episodes(run: Path, summary: dict) -> dict[str, float] | None:
-    """{evaluation episode seed: success} of the run's final evaluation, where it kept its episodes."""
-    name = (summary.get("final") or {}).get("episodes_file")
+def final_episodes(run: Path, summary: dict, point: dict | None = None) -> dict[str, float] | None:
+    """{evaluation episode seed: success} of the run's final evaluation (or of `point`, another
+    evaluation of its curve), where it kept its episodes."""
+    name = ((point if point is not None else summary.get("final")) or {}).get("episodes_file")
     if not name or not (run / name).is_file():
         return None
     records = [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
@@ -155,9 +158,18 @@ def aggregate(table: list[dict], metrics: list[str]) -> list[dict]:
                 vals = [r[when][m] for r in runs if r[when] and m in r[when]]
                 row[f"{m}_{when}"] = (float(np.mean(vals)), float(np.std(vals))) if vals else None
         online = [r for r in runs if r["online_episodes"] > 0 and r["before"]]
-        row["improved"] = (sum(r["final"]["success_rate"] > r["before"]["success_rate"] for r in online), len(online))
+        row["improved"] = (sum(improved(r) for r in online), len(online))
         out.append(row)
     return out
+
+
+def improved(row: dict) -> bool:
+    """Whether the final evaluation beat the offline point: on the episodes both played where the
+    row kept them (the offline point may have played fewer), else on the two rates."""
+    before, after = row.get("before_episodes"), row.get("final_episodes")
+    if before and after and (shared := set(before) & set(after)):
+        return sum(after[k] for k in shared) > sum(before[k] for k in shared)
+    return row["final"]["success_rate"] > row["before"]["success_rate"]
 
 
 def _mean_std(v) -> str:
@@ -167,7 +179,7 @@ def _mean_std(v) -> str:
 def _means_table(rows: list[dict], metrics: list[str]) -> list[str]:
     shown = [m for m in ("success_rate", *METRIC_NAMES) if m in metrics]
     head = ["env", "algo", "tier", "BC updates", "seeds"] + [f"{m} offline → final (mean ± std)" for m in shown] + [
-        "success improved (seeds)"]
+        "success improved (seeds; on shared episodes)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for a in aggregate(rows, metrics):
         cells = [a["env"], a["algo"], a["tier"], f"{a['bc_steps']:,}", ",".join(map(str, a["seeds"]))]

@@ -20,7 +20,8 @@ from softflow_bench.tools import stats
 
 REFERENCE = "softflow"
 CSV_FIELDS = ("env", "algo", "tier", "bc_steps", "runs", "seeds", "success_mean", "mean_lo", "mean_hi", "iqm",
-              "iqm_lo", "iqm_hi", "offline_mean", "change", "online_episodes", "online_env_steps", "wall_time_s",
+              "iqm_lo", "iqm_hi", "offline_mean", "change", "change_paired", "change_lo", "change_hi",
+              "change_episodes", "online_episodes", "online_env_steps", "wall_time_s",
               "poi_softflow", "poi_lo", "poi_hi", "paired_diff", "paired_lo", "paired_hi", "paired_episodes")
 
 
@@ -33,8 +34,8 @@ def groups(table: list[dict], label) -> dict[tuple, dict[str, list[dict]]]:
     return out
 
 
-def _episodes(row: dict) -> dict[tuple, float]:
-    return {(row["seed"], int(k)): float(v) for k, v in (row.get("final_episodes") or {}).items()}
+def _episodes(row: dict, key: str = "final_episodes") -> dict[tuple, float]:
+    return {(row["seed"], int(k)): float(v) for k, v in (row.get(key) or {}).items()}
 
 
 def _mean_of(rows: list[dict], key: str):
@@ -54,12 +55,19 @@ def summarise(table: list[dict], label) -> list[dict]:
             est = estimates[algo]
             offline = [r["before"]["success_rate"] for r in rs if r["online_episodes"] and r.get("before")]
             offline_mean = float(np.mean(offline)) if offline else None
+            # the online stage's change, paired on the episodes both evaluations played (an offline
+            # point of 20 episodes against a final one of 100 would compare different episodes)
+            online = [r for r in rs if r["online_episodes"] and r.get("before")]  # an imitation row has no change
+            change = stats.paired_difference({k: v for r in online for k, v in _episodes(r).items()},
+                                             {k: v for r in online for k, v in _episodes(r, "before_episodes").items()})
             rec = {"env": env, "algo": algo, "tier": tier, "bc_steps": rs[0].get("bc_steps"), "runs": len(rs),
                    "seeds": " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"])),
                    "success_mean": est["mean"][0], "mean_lo": est["mean"][1], "mean_hi": est["mean"][2],
                    "iqm": est["iqm"][0], "iqm_lo": est["iqm"][1], "iqm_hi": est["iqm"][2],
                    "offline_mean": offline_mean,
                    "change": est["mean"][0] - offline_mean if offline else None,
+                   **(dict(zip(("change_paired", "change_lo", "change_hi", "change_episodes"), change))
+                      if change else {}),
                    "online_episodes": _mean_of(rs, "online_episodes"),
                    "online_env_steps": _mean_of(rs, "online_env_steps"), "wall_time_s": _mean_of(rs, "wall_time_s")}
             if reference and algo != reference:
@@ -105,15 +113,20 @@ def _by_task(records: list[dict]) -> dict[tuple, list[dict]]:
 def markdown(records: list[dict], plots: dict[tuple, list[Path]], relative_to: Path) -> list[str]:
     lines = ["## Interval estimates", "",
              "Final success over runs: mean and interquartile mean (IQM) with stratified-bootstrap 95 % intervals "
-             "(rliable); P(softflow > algo): the probability that a SOFT-FLOW run beats a run of the algo, with its "
-             "interval; paired: SOFT-FLOW's success minus the algo's on the evaluation episodes both kept, with a "
-             "bootstrap 95 % interval. Best mean first.", ""]
+             "(rliable); offline → change: the online stage's change in success, on the evaluation episodes the "
+             "offline point and the final evaluation both played, with a bootstrap 95 % interval (else the "
+             "means' difference); P(softflow > algo): the probability that a SOFT-FLOW run beats a run of the "
+             "algo, with its interval; paired: SOFT-FLOW's success minus the algo's on the evaluation episodes "
+             "both kept, with a bootstrap 95 % interval. Best mean first.", ""]
     for (env, tier), recs in _by_task(records).items():
         lines += [f"### {env} ({tier} tier)", "",
                   "| algo | runs | mean [95 % CI] | IQM [95 % CI] | offline → change | P(softflow > algo) | paired |",
                   "|---|---|---|---|---|---|---|"]
         for r in recs:
             change = (f"{r['offline_mean']:.2f} → {r['change']:+.2f}" if r.get("offline_mean") is not None else "–")
+            if "change_paired" in r:  # the change on the episodes both evaluations played
+                change = (f"{r['change_paired']:+.2f} [{r['change_lo']:+.2f}, {r['change_hi']:+.2f}] "
+                          f"({r['change_episodes']} ep.)")
             poi = _interval(r, "poi_softflow") if "poi_softflow" in r else "–"
             paired = (f"{r['paired_diff']:+.2f} [{r['paired_lo']:+.2f}, {r['paired_hi']:+.2f}] "
                       f"({r['paired_episodes']} ep.)" if "paired_diff" in r else "–")
