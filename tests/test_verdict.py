@@ -18,6 +18,11 @@ def test_intervals_and_improvement_probabilities_say_what_the_runs_show():
     assert point == pytest.approx(0.5) and lo < 0.4 and hi > 0.6
     assert stats.probability_of_improvement(np.array([0.9, 0.8]), np.array([0.1, 0.2]))[0] == 1.0
     assert stats.probability_of_improvement(np.array([0.5, 0.5]), np.array([0.5, 0.5]))[0] == 0.5  # ties: half
+    a, b = np.array([0.89, 0.84, 0.72, 0.79, 0.85]), np.array([0.88, 0.89, 0.80, 0.86, 0.88])
+    np.random.seed(123)  # whatever state numpy's global generator is in, the same runs give the same table
+    first = stats.probability_of_improvement(b, a)
+    np.random.seed(456)
+    assert stats.probability_of_improvement(b, a) == first
     x = {(0, i): 1.0 for i in range(50)}
     y = {(0, i): float(i < 25) for i in range(50)} | {(1, 0): 0.0}  # (1, 0): no partner, not counted
     diff, lo, hi, n = stats.paired_difference(x, y)

@@ -195,7 +195,10 @@ def _means_table(rows: list[dict], metrics: list[str]) -> list[str]:
 def render(table: list[dict]) -> str:
     metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
     now, earlier = [r for r in table if current(r)], [r for r in table if not current(r)]
-    agg_lines = ["## Mean over seeds", "", "Rows that today's defaults make (the verdict below compares only these):",
+    agg_lines = ["## Mean over seeds", "", "Rows that today's defaults make (the verdict below compares only these).",
+                 "An offline point may play fewer episodes than the final evaluation (the quick tier: 20 against",
+                 "100): the two means then cover different episodes, and the change that counts is the one",
+                 "measured on the episodes both played (the last column, and the verdict's offline → change).",
                  ""] + (_means_table(now, metrics) if now else ["(none yet)"])
     if earlier:
         agg_lines += ["", "## Earlier rows", "",

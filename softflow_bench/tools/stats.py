@@ -22,6 +22,9 @@ def _bootstrap(score_dict: dict, func, reps: int, seed: int):
 
     with warnings.catch_warnings():  # rliable hands arch a RandomState, which arch deprecates
         warnings.simplefilter("ignore", FutureWarning)
+        # arch's paired bootstrap draws from numpy's global generator too: seed it, so that a table
+        # made twice from the same runs is the same table
+        np.random.seed(seed)
         return library.get_interval_estimates(score_dict, func, reps=reps, random_state=np.random.RandomState(seed))
 
 
