@@ -21,20 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.real.frames import axis_rotation
 from softflow_bench.real.interfaces import ArmFault
-
-
-def _rot(axis: int, angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    r = np.eye(3)
-    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
-    return r
 
 
 def stand_in_rotation(angles: np.ndarray) -> np.ndarray:
     """Rotation of the simulated arm relative to home for its (yaw, pitch, roll) joint angles."""
-    return _rot(0, angles[0]) @ _rot(1, angles[1]) @ _rot(2, angles[2])
+    return axis_rotation(0, angles[0]) @ axis_rotation(1, angles[1]) @ axis_rotation(2, angles[2])
 
 
 def stand_in_angles(r: np.ndarray) -> np.ndarray:
@@ -102,9 +95,12 @@ class FrankyArm:
         self._call("set collision thresholds", lambda: self.robot.set_collision_behavior(*self.collision))
         self._last_time, self._lost = None, None
 
-    def _state(self):
+    def _refuse_if_lost(self) -> None:
         if self._lost:
             raise ArmFault(self._lost)
+
+    def _state(self):
+        self._refuse_if_lost()
         future = self._reader.submit(self._call, "read state", lambda: self.robot.state)
         try:
             return future.result(timeout=self.stale_s)
@@ -128,25 +124,21 @@ class FrankyArm:
         """Move the flange towards `pose` (already through the arm's safety filter)."""
         import franky
 
-        if self._lost:
-            raise ArmFault(self._lost)
+        self._refuse_if_lost()
         motion = franky.CartesianMotion(franky.Affine(np.asarray(pose, dtype=np.float64)))
         self._call("move", lambda: self.robot.move(motion, asynchronous=not wait))
 
     def stop(self) -> None:
         """Stop the motion in progress (best effort: the arm may already be gone)."""
-        import franky
-
         if self._lost or self.robot is None:  # a lost arm's controller has stopped it already
             return
         try:
-            self.robot.stop()
-        except (franky.Exception, RuntimeError):
+            self._call("stop", lambda: self.robot.stop())
+        except ArmFault:
             pass
 
     def recover(self) -> None:
-        if self._lost:
-            raise ArmFault(self._lost)
+        self._refuse_if_lost()
         self._call("recover from errors", lambda: self.robot.recover_from_errors())
         self._last_time = None
 

@@ -50,7 +50,7 @@ class RealTaskEnv(gym.Env):
         try:
             command, events = self.safety.check(hand.denormalize(hand_action, self.ranges), self._steps)
         except UnsafeCommand:
-            command, events, ended_by = self.safety.last_safe, self.safety.events[-1:], ended_by or "unsafe_command"
+            command, events, ended_by = self.safety.last_safe, self.safety.events[-1:], "unsafe_command"
         self._events += events
         self.hand.command(command)
         return command, ended_by

@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 
+from softflow_bench.real.frames import quat_matrix
 from softflow_bench.real.interfaces import StalePose
 from softflow_bench.real.joint_map import JointMap
 
@@ -97,20 +98,13 @@ class UdpPoseTracker:
             raise StalePose(f"no {name} pose on UDP port {self.port} in the last {self.staleness_s} s")
         return latest[1]
 
-    @staticmethod
-    def _matrix(quat: np.ndarray) -> np.ndarray:
-        w, x, y, z = quat
-        return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                         [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         reading = self._fresh("object")
-        return reading["pos"].copy(), self._matrix(reading["quat"])
+        return reading["pos"].copy(), quat_matrix(reading["quat"])
 
     def scissors(self) -> tuple[np.ndarray, np.ndarray, float]:
         reading = self._fresh("scissors")
-        return reading["pos"].copy(), self._matrix(reading["quat"]), float(reading["opening"])
+        return reading["pos"].copy(), quat_matrix(reading["quat"]), float(reading["opening"])
 
     def cut_point(self) -> np.ndarray:
         return self._fresh("tape_cut")["pos"].copy()

@@ -87,11 +87,11 @@ def load_arm_config(path: Path) -> dict:
 
 def home_matrix(pose7) -> np.ndarray:
     """[x, y, z, qw, qx, qy, qz] -> a 4x4 pose."""
-    from softflow_bench.real.hardware import UdpPoseTracker
+    from softflow_bench.real.frames import quat_matrix
 
     p = np.asarray(pose7, dtype=float)
     out = np.eye(4)
-    out[:3, :3] = UdpPoseTracker._matrix(p[3:] / np.linalg.norm(p[3:]))
+    out[:3, :3] = quat_matrix(p[3:] / np.linalg.norm(p[3:]))
     out[:3, 3] = p[:3]
     return out
 
@@ -105,16 +105,22 @@ def sim_hand_ranges(task: str) -> np.ndarray:
     return hand.joint_ranges(build_model())
 
 
-def _hardware_hand(hc: dict, ranges: np.ndarray):
+def _hardware_parts(task: str, hc: dict, operator, closers: list) -> tuple[tuple, np.ndarray]:
+    """The hand through orca-core, the UDP tracker and the operator: (hand, tracker, rewards, resets),
+    and the hand's simulated joint ranges. What to close afterwards joins `closers`."""
     import orca_core
 
-    from softflow_bench.real.hardware import OrcaCoreHand
+    from softflow_bench.real.hardware import OrcaCoreHand, UdpPoseTracker
     from softflow_bench.real.joint_map import JointMap
 
+    ranges = sim_hand_ranges(task)
     driver = orca_core.OrcaHand(config_path=hc["orca_config"])
     joint_map = JointMap(ranges, {k: tuple(v) for k, v in driver.config.joint_roms_dict.items()},
                          frozenset(hc["flipped"]))
-    return OrcaCoreHand(driver, joint_map)
+    hand_ = OrcaCoreHand(driver, joint_map)
+    tracker = UdpPoseTracker(hc["tracker_port"], hc["tracker_staleness_s"])
+    closers += [tracker.close, hand_.disable_torque, hand_.disconnect]
+    return (hand_, tracker, operator, operator), ranges
 
 
 def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: int, out: Path,
@@ -124,12 +130,12 @@ def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: 
     from softflow_bench.real.env import RealHandEnv
     from softflow_bench.real.safety import SafetyFilter, Watchdog
 
+    overrides = {} if episode_steps is None else {"episode_steps": episode_steps}
     closers = []
     try:
         if task == "cube_pronation":
             from softflow_bench.envs.cube_pronation import CubeTaskConfig
 
-            overrides = {} if episode_steps is None else {"episode_steps": episode_steps}
             if twin:
                 from softflow_bench.real.twin import TwinScene
 
@@ -137,19 +143,15 @@ def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: 
                 parts, ranges = (scene, scene, scene, scene), scene.env._ranges
                 closers.append(scene.disconnect)
             else:
-                from softflow_bench.real.hardware import TerminalOperator, UdpPoseTracker
+                from softflow_bench.real.hardware import TerminalOperator
 
-                ranges = sim_hand_ranges(task)
-                hand_ = _hardware_hand(hc, ranges)
-                tracker, operator = UdpPoseTracker(hc["tracker_port"], hc["tracker_staleness_s"]), TerminalOperator()
-                parts = (hand_, tracker, operator, operator)
-                closers += [tracker.close, hand_.disable_torque, hand_.disconnect]
+                parts, ranges = _hardware_parts(task, hc, TerminalOperator(), closers)
             parts[0].connect()
             env = RealHandEnv(*parts, ranges=ranges, recorder=recorder,
                               safety=SafetyFilter(ranges, hc["safety_margin"], hc["max_step_rad"]),
                               realtime=not twin, task=CubeTaskConfig(**overrides), max_late_run=hc["max_late_run"])
         else:
-            env = _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers)
+            env = _scissors_env(twin, hc, ac, recorder, seed, out, overrides, closers)
     except BaseException:
         for close in closers:
             close()
@@ -159,9 +161,10 @@ def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: 
     return env, watchdog, closers
 
 
-def _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers):
+def _scissors_env(twin, hc, ac, recorder, seed, out, overrides, closers):
     from softflow_bench.envs.scissors_tape import ScissorsTaskConfig
-    from softflow_bench.real.arm import ArmPoseMap, FrankyArm, FrankySimProcess, _rot
+    from softflow_bench.real.arm import ArmPoseMap, FrankyArm, FrankySimProcess
+    from softflow_bench.real.frames import axis_rotation
     from softflow_bench.real.safety import SafetyFilter
     from softflow_bench.real.scissors_env import RealScissorsEnv, arm_safety
 
@@ -175,8 +178,7 @@ def _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers):
     arm.connect()
     closers.insert(0, arm.disconnect)  # the arm stops before its server goes
     home = arm.pose() if ac["home_pose"] is None else home_matrix(ac["home_pose"])
-    arm_map = ArmPoseMap(home, _rot(2, ac["task_yaw"]))
-    overrides = {} if episode_steps is None else {"episode_steps": episode_steps}
+    arm_map = ArmPoseMap(home, axis_rotation(2, ac["task_yaw"]))
     if twin:
         from softflow_bench.real.twin import ScissorsTwinScene
 
@@ -184,13 +186,9 @@ def _scissors_env(twin, hc, ac, recorder, seed, out, episode_steps, closers):
         parts, ranges = (scene, scene, scene, scene), scene.env._ranges[6:]
         closers.append(scene.disconnect)
     else:
-        from softflow_bench.real.hardware import ScissorsOperator, UdpPoseTracker
+        from softflow_bench.real.hardware import ScissorsOperator
 
-        ranges = sim_hand_ranges("scissors_tape")
-        hand_ = _hardware_hand(hc, ranges)
-        tracker, operator = UdpPoseTracker(hc["tracker_port"], hc["tracker_staleness_s"]), ScissorsOperator()
-        parts = (hand_, tracker, operator, operator)
-        closers += [tracker.close, hand_.disable_torque, hand_.disconnect]
+        parts, ranges = _hardware_parts("scissors_tape", hc, ScissorsOperator(), closers)
     parts[0].connect()
     steps = np.array([ac["max_step_m"]] * 3 + [ac["max_step_rad"]] * 3)
     # the twin keeps real time too: franky-sim's arm moves in it

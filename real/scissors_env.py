@@ -70,11 +70,10 @@ class RealScissorsEnv(RealTaskEnv):
         except UnsafeCommand:
             arm_q, ended_by = self.arm_filter.last_safe, "unsafe_command"
             self._events += [{**self.arm_filter.events[-1], "part": "arm"}]
+            self.arm.stop()  # not after a fault: the robot has stopped itself then, and may not answer
         except ArmFault as exc:
             arm_q, ended_by = self.arm_filter.last_safe, "arm_fault"
             self._events.append({"step": self._steps, "event": "arm_fault", "message": str(exc)})
-        if ended_by == "unsafe_command":  # after a fault the robot has stopped itself (and may not answer)
-            self.arm.stop()
         hand_command, ended_by = self._hand_command(action[ARM_DIM:], ended_by)
         return np.concatenate([arm_q, hand_command]), ended_by
 

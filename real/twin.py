@@ -14,6 +14,7 @@ import numpy as np
 
 from softflow_bench import hand
 from softflow_bench.envs import ENV_IDS
+from softflow_bench.real.interfaces import ArmFault
 
 
 class _SimulatedScene:
@@ -93,8 +94,6 @@ class ScissorsTwinScene(_SimulatedScene):
         self._arm_q = np.zeros(6)
 
     def _measured_arm_q(self) -> np.ndarray:
-        from softflow_bench.real.interfaces import ArmFault
-
         try:
             self._arm_q = self.arm_map.arm_q(self.arm.pose())
         except ArmFault:

@@ -17,7 +17,8 @@ import pytest
 from smoke_policy import cli_env, train_smoke_policy
 
 from softflow_bench.envs.scissors_tape import ARM_HOME, ARM_JOINTS, ARM_RANGES, OBS_DIM, build_model
-from softflow_bench.real.arm import ArmPoseMap, FrankyArm, FrankySimProcess, _rot, stand_in_rotation
+from softflow_bench.real.arm import ArmPoseMap, FrankyArm, FrankySimProcess, stand_in_rotation
+from softflow_bench.real.frames import axis_rotation
 from softflow_bench.real.hardware import UdpPoseTracker
 from softflow_bench.real.interfaces import ArmFault, StalePose
 from softflow_bench.real.recorder import EpisodeRecorder, load_episodes
@@ -49,7 +50,7 @@ def test_the_pose_map_is_mujocos_own_kinematics_of_the_stand_in_and_round_trips(
     # a real home (flange pointing down, as franky-sim's) and a table turned against the robot's base
     home = np.eye(4)
     home[:3, :3], home[:3, 3] = np.diag([1.0, -1.0, -1.0]), [0.55, 0.0, 0.52]
-    pose_map = ArmPoseMap(home, _rot(2, 0.3))
+    pose_map = ArmPoseMap(home, axis_rotation(2, 0.3))
     for _ in range(20):
         q = _random_arm_q(rng)
         target = pose_map.target(q)
@@ -110,15 +111,17 @@ def franky_sim(tmp_path):
     server.stop()
 
 
-def _scissors_rig(server, tmp_path, episode_steps=40, stale_s=0.5):
+def _scissors_rig(server, tmp_path, episode_steps=40, stale_s=0.5, tracker=None):
+    """(arm, twin scene, env) on franky-sim; the scene is also the tracker unless `tracker` is given."""
     # stale_s 0.5 s: a loaded test machine can stall the simulator's thread for a while
     arm = FrankyArm(server.address, dynamics_factor=0.2, realtime=False, stale_s=stale_s)
     arm.connect()
     pose_map = ArmPoseMap(arm.pose())
     scene = ScissorsTwinScene(arm, pose_map, seed=1, episode_steps=episode_steps)
     ranges = scene.env._ranges[6:]
-    env = RealScissorsEnv(scene, arm, pose_map, arm_safety(BOX, [0.01] * 3 + [0.05] * 3), scene, scene, scene, ranges,
-                          EpisodeRecorder(tmp_path / "eps"), SafetyFilter(ranges), realtime=True, task=scene.env.cfg)
+    env = RealScissorsEnv(scene, arm, pose_map, arm_safety(BOX, [0.01] * 3 + [0.05] * 3), tracker or scene, scene,
+                          scene, ranges, EpisodeRecorder(tmp_path / "eps"), SafetyFilter(ranges), realtime=True,
+                          task=scene.env.cfg)
     return arm, scene, env
 
 
@@ -164,8 +167,8 @@ def test_a_nan_action_never_reaches_the_arm_and_the_hand_holds(franky_sim, tmp_p
 
 
 def test_a_stale_tracker_ends_the_episode_as_object_lost(franky_sim, tmp_path):
-    arm, scene, _ = _scissors_rig(franky_sim, tmp_path)
     tracker = UdpPoseTracker(port=0, staleness_s=0.1)
+    arm, scene, env = _scissors_rig(franky_sim, tmp_path, tracker=tracker)
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
     def publish():  # what a motion-capture system would send, from the twin's scene
@@ -178,10 +181,6 @@ def test_a_stale_tracker_ends_the_episode_as_object_lost(franky_sim, tmp_path):
         time.sleep(0.01)
 
     try:
-        ranges = scene.env._ranges[6:]
-        env = RealScissorsEnv(scene, arm, ArmPoseMap(arm.pose()), arm_safety(BOX, [0.01] * 3 + [0.05] * 3), tracker,
-                              scene, scene, ranges, EpisodeRecorder(tmp_path / "eps2"), SafetyFilter(ranges),
-                              task=scene.env.cfg)
         publish()
         obs, _ = env.reset()
         np.testing.assert_allclose(obs[69:72], scene.scissors()[0], atol=1e-6)  # the tracker's reading
