@@ -42,5 +42,6 @@ TASK_METRICS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 TASK_METRICS["scissors_tape_dense"] = TASK_METRICS["scissors_tape"]
 
-#: Every task metric's aggregate name, once, in task order.
-METRIC_NAMES: tuple[str, ...] = tuple(dict.fromkeys(name for ms in TASK_METRICS.values() for _, name in ms))
+#: Every task's (info key, aggregate name), once each, in task order.
+ALL_METRICS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(m for ms in TASK_METRICS.values() for m in ms))
+METRIC_NAMES: tuple[str, ...] = tuple(name for _, name in ALL_METRICS)

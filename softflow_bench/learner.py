@@ -4,9 +4,9 @@ Stages: (1) `bc` maximum likelihood on demonstration chunks; (2) `critic_warmup`
 frozen; (3) `offline` actor + critic on demonstrations; (4) `online` chunks executed open-loop
 by the current policy, replay mixing offline and online data. Imitation-only algorithms
 (`bc_*`) stop after stage 1 and are evaluated there. The learner draws the batches; the agent
-(softflow_bench.agent) owns its optimisers and its updates (`bc_update`, `update`). A checkpoint (weights, optimiser
-and RNG states, progress, curve) is written atomically every `checkpoint_every` updates in the
-offline stages and after every online episode, with the online replay buffer beside it, so a
+(softflow_bench.agent) owns its optimisers and its updates (`bc_update`, `update`). A checkpoint
+(weights, optimiser and RNG states, progress, curve) is written atomically every `checkpoint_every`
+updates in the offline stages and after every online episode, with the online replay buffer beside it, so a
 killed run resumes where it stopped and loses no collected data.
 """
 
@@ -27,7 +27,7 @@ from tqdm import tqdm
 from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig
-from softflow_bench.envs import TASK_METRICS
+from softflow_bench.envs import ALL_METRICS
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
 #: Episodes that choose a setting (an acting temperature, a noise scale) use seeds VALIDATION_SEED_BASE + i,
@@ -51,13 +51,12 @@ class UnreadableCheckpoint(RuntimeError):
 def task_metrics(infos: list[dict]) -> dict[str, float]:
     """The tasks' own numbers (envs.TASK_METRICS) from the final `info` of each evaluation episode:
     the mean of each one the episodes' infos carry."""
-    return {name: float(np.mean([i[key] for i in infos])) for key, name in ALL_TASK_METRICS
+    return {name: float(np.mean([i[key] for i in infos])) for key, name in ALL_METRICS
             if infos and key in infos[0]}
 
 
-#: Every task's (info key, aggregate name); an episode record keeps the keys its task's info has.
-ALL_TASK_METRICS = tuple(dict.fromkeys(m for ms in TASK_METRICS.values() for m in ms))
-RECORDED_INFO = tuple(key for key, _ in ALL_TASK_METRICS)
+#: The final info's entries an episode record keeps (those its task has).
+RECORDED_INFO = tuple(key for key, _ in ALL_METRICS)
 
 
 @dataclass

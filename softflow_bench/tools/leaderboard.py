@@ -192,9 +192,11 @@ def _means_table(rows: list[dict], metrics: list[str]) -> list[str]:
     return lines
 
 
-def render(table: list[dict]) -> str:
+def render(table: list[dict], is_now: list[bool]) -> str:
+    """The tables; is_now[i]: whether table[i] is a row of today's defaults (`current`)."""
     metrics = [m for m in METRICS if any(m in (r["final"] or {}) for r in table)]
-    now, earlier = [r for r in table if current(r)], [r for r in table if not current(r)]
+    now = [r for r, n in zip(table, is_now) if n]
+    earlier = [r for r, n in zip(table, is_now) if not n]
     agg_lines = ["## Mean over seeds", "", "Rows that today's defaults make (the verdict below compares only these).",
                  "An offline point may play fewer episodes than the final evaluation (the quick tier: 20 against",
                  "100): the two means then cover different episodes, and the change that counts is the one",
@@ -216,7 +218,7 @@ def render(table: list[dict]) -> str:
              ""] + agg_lines + [
              "", "## Every run", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in table:
+    for r, r_now in zip(table, is_now):
         cells = [r["env"], algo_label(r), r["tier"], f"{r['bc_steps']:,}", str(r["seed"])]
         for m in metrics:
             b = (r["before"] or {}).get(m)
@@ -225,7 +227,7 @@ def render(table: list[dict]) -> str:
                 cells.append(f"{f:.2f}")
             else:
                 cells.append(f"{b:.2f} → {f:.2f}" if b is not None and f is not None else "–")
-        lines.append("| " + " | ".join(cells + ["today's" if current(r) else "earlier", r["git_commit"], r["ran_on"]])
+        lines.append("| " + " | ".join(cells + ["today's" if r_now else "earlier", r["git_commit"], r["ran_on"]])
                      + " |")
     lines += ["", "Commands:", ""] + [f"- `{r['command']}`" for r in table]
     return "\n".join(lines) + "\n"
@@ -243,11 +245,12 @@ def main(argv=None) -> int:
     out = Path(args.out)
     committed = out.with_suffix(".json")
     table = found if args.fresh or not committed.exists() else merged(found, json.loads(committed.read_text()))
-    now = [r for r in table if current(r)]  # the verdict compares runs of today's recipe only
+    is_now = [current(r) for r in table]
+    now = [r for r, n in zip(table, is_now) if n]  # the verdict compares runs of today's recipe only
     records = verdict.summarise(now, algo_label)
     verdict.write_csv(records, out.with_suffix(".csv"))
     plots = verdict.plot(now, records, algo_label, out.parent / "plots")
-    out.write_text(render(table) + "\n" + "\n".join(verdict.markdown(records, plots, out.parent)) + "\n")
+    out.write_text(render(table, is_now) + "\n" + "\n".join(verdict.markdown(records, plots, out.parent)) + "\n")
     out.with_suffix(".json").write_text(json.dumps(table, indent=1))
     print(out.read_text())
     return 0

@@ -53,11 +53,10 @@ def summarise(table: list[dict], label) -> list[dict]:
         records = []
         for algo, rs in by_algo.items():
             est = estimates[algo]
-            offline = [r["before"]["success_rate"] for r in rs if r["online_episodes"] and r.get("before")]
-            offline_mean = float(np.mean(offline)) if offline else None
+            online = [r for r in rs if r["online_episodes"] and r.get("before")]  # an imitation row has no change
+            offline_mean = float(np.mean([r["before"]["success_rate"] for r in online])) if online else None
             # the online stage's change, paired on the episodes both evaluations played (an offline
             # point of 20 episodes against a final one of 100 would compare different episodes)
-            online = [r for r in rs if r["online_episodes"] and r.get("before")]  # an imitation row has no change
             change = stats.paired_difference({k: v for r in online for k, v in _episodes(r).items()},
                                              {k: v for r in online for k, v in _episodes(r, "before_episodes").items()})
             rec = {"env": env, "algo": algo, "tier": tier, "bc_steps": rs[0].get("bc_steps"), "runs": len(rs),
@@ -65,7 +64,7 @@ def summarise(table: list[dict], label) -> list[dict]:
                    "success_mean": est["mean"][0], "mean_lo": est["mean"][1], "mean_hi": est["mean"][2],
                    "iqm": est["iqm"][0], "iqm_lo": est["iqm"][1], "iqm_hi": est["iqm"][2],
                    "offline_mean": offline_mean,
-                   "change": est["mean"][0] - offline_mean if offline else None,
+                   "change": est["mean"][0] - offline_mean if online else None,
                    **(dict(zip(("change_paired", "change_lo", "change_hi", "change_episodes"), change))
                       if change else {}),
                    "online_episodes": _mean_of(rs, "online_episodes"),
