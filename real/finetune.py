@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from softflow_bench.config import saved_config
+from softflow_bench.config import ConfigError, saved_config, saved_form
 from softflow_bench.real.interfaces import ArmFault
 from softflow_bench.real.rig import build_env, load_arm_config, load_hand_config
 
@@ -81,6 +81,10 @@ def main(argv=None) -> int:
         return fail(f"{args.checkpoint} is not a softflow_bench policy checkpoint ({exc})")
     if saved.get("env") != args.task:
         return fail(f"{args.checkpoint} was trained on {saved.get('env')!r}, not {args.task!r}")
+    try:
+        policy_cfg = saved_config(saved)
+    except ConfigError as exc:
+        return fail(f"{args.checkpoint}: {exc}")
     episodes = PAPER_EPISODES[args.task] if args.episodes is None else args.episodes
     if episodes < 1 or args.eval_episodes < 1 or (args.episode_steps is not None and args.episode_steps < 1):
         return fail("--episodes, --eval-episodes and --episode-steps must be at least 1")
@@ -95,12 +99,12 @@ def main(argv=None) -> int:
     from softflow_bench.real.recorder import EpisodeRecorder
     from softflow_bench.records import provenance, write_summary
 
-    cfg = dataclasses.replace(saved_config(saved), seed=args.seed,
+    cfg = dataclasses.replace(policy_cfg, seed=args.seed,
                               online_episodes=episodes, eval_episodes=args.eval_episodes,
                               final_eval_episodes=args.eval_episodes, eval_every=episodes,
                               out=str(out), resume=args.resume, video=False)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps({**dataclasses.asdict(cfg), "checkpoint": str(args.checkpoint),
+    (out / "config.json").write_text(json.dumps({**saved_form(cfg), "checkpoint": str(args.checkpoint),
                                                  "twin": args.twin, "hand_config": hc,
                                                  "episode_steps": args.episode_steps,
                                                  "arm_config": ac and {k: v for k, v in ac.items() if k != "box"}},

@@ -11,7 +11,7 @@ import ast
 import dataclasses
 import inspect
 import math
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 
 from softflow_bench.algos import ALGORITHMS
 
@@ -238,27 +238,36 @@ def device_type(name: str, cuda_available: bool) -> str:
     return ("cuda" if cuda_available else "cpu") if name == "auto" else name
 
 
-#: Fields whose default changed after runs were saved without them: such a run ran with the old value.
-#: diffusion_prediction: eps until 738df04 made x0 the default (the field itself came with 8f9c483).
-DEFAULTS_BEFORE = {"diffusion_prediction": "eps"}
+#: The version of what a run saves (config.json, summary.json, the config inside its policy and
+#: checkpoint files). A field added later defaults to the behaviour the code had without it, so a config
+#: saved before the field existed reads right with today's default; a default that changes makes runs
+#: saved before it mean something else, and bumps this number (their files are migrated or rerun).
+FORMAT_VERSION = 2
 
 
 def saved_config(saved: dict) -> RunConfig:
     """The RunConfig of a saved run (its config.json, or a policy file's config); keys that are not
-    fields (env_id, checkpoint, ...) are ignored, and a field the run was saved without takes the
-    value the code had then (DEFAULTS_BEFORE), not today's default."""
+    fields (env_id, format_version, ...) are ignored, and a field the run was saved without takes its
+    default (FORMAT_VERSION's rule). Raises ConfigError for a config of another format version."""
+    version = saved.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ConfigError(f"saved in format {version if version is not None else 'from before versions'}, "
+                          f"this softflow-bench reads format {FORMAT_VERSION}: use the version that made "
+                          f"it, or run it again")
     names = {f.name for f in fields(RunConfig)}
-    before = dict(DEFAULTS_BEFORE)
-    if "eval_episodes" in saved:  # before final_eval_episodes existed, the last evaluation had eval_episodes
-        before["final_eval_episodes"] = saved["eval_episodes"]
-    return RunConfig(**{**before, **{k: v for k, v in saved.items() if k in names}})
+    return RunConfig(**{k: v for k, v in saved.items() if k in names})
+
+
+def saved_form(cfg: RunConfig) -> dict:
+    """What a run saves of its config: every field and the format version (saved_config reads it)."""
+    return {**asdict(cfg), "format_version": FORMAT_VERSION}
 
 
 #: Fields that say where and how a run is carried out, not what it learns.
 BOOKKEEPING = ("out", "device", "resume", "video", "threads")
 
 #: Fields only a diffusion denoiser reads (AlgoSpec.uses_diffusion): any other algo runs the same whatever
-#: they hold (a flow or Gaussian run saved before diffusion_prediction existed reads as eps, DEFAULTS_BEFORE).
+#: they hold.
 DIFFUSION_FIELDS = ("diffusion_steps", "diffusion_train_steps", "diffusion_prediction")
 
 

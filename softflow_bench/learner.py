@@ -16,7 +16,7 @@ import json
 import math
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gymnasium as gym
@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
-from softflow_bench.config import RunConfig
+from softflow_bench.config import RunConfig, saved_form
 from softflow_bench.envs import ALL_METRICS
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
@@ -262,7 +262,7 @@ class Learner:
             "critic_opt": self.agent.critic_opt.state_dict(), "alpha_opt": self.agent.alpha_opt.state_dict(),
             "state": json.dumps(self.state),
             "torch_rng": torch.get_rng_state(), "gen": self.gen.get_state(),
-            "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(asdict(self.cfg)),
+            "np_rng": json.dumps(self.rng.bit_generator.state), "config": json.dumps(saved_form(self.cfg)),
             "device": self.device.type,  # self.gen's state fits a generator of this device type only
             **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
@@ -316,7 +316,7 @@ class Learner:
 
     def save_policy(self, path: Path) -> None:
         """The trained agent alone (for deployment or another stage), weights-only loadable."""
-        torch.save({"agent": self.agent.state_dict(), "config": json.dumps(asdict(self.cfg))}, path)
+        torch.save({"agent": self.agent.state_dict(), "config": json.dumps(saved_form(self.cfg))}, path)
 
     def _log(self, record: dict) -> None:
         record = {"stage": self.state["stage"], "stage_step": self.state["stage_step"], **record}

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import subprocess
-from dataclasses import asdict
 from pathlib import Path
 
 import gymnasium as gym
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 
 import softflow_bench
-from softflow_bench.config import RunConfig
+from softflow_bench.config import FORMAT_VERSION, RunConfig, saved_form
 
 
 def provenance() -> dict:
@@ -40,8 +39,9 @@ def provenance() -> dict:
 
 def write_summary(out: Path, cfg: RunConfig, env_id: str, origin: dict, state: dict, **extra) -> dict:
     """summary.json: the run's config, provenance, budget used, curve and final evaluation."""
-    summary = {"env": cfg.env, "env_id": env_id, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
-               "config": asdict(cfg), **origin, **extra, "wall_time_s": state["wall_time_s"],
+    summary = {"format_version": FORMAT_VERSION, "env": cfg.env, "env_id": env_id, "algo": cfg.algo,
+               "seed": cfg.seed, "tier": cfg.tier, "config": saved_form(cfg), **origin, **extra,
+               "wall_time_s": state["wall_time_s"],
                "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
                "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -22,7 +22,16 @@ import torch
 
 from softflow_bench.algos import ALGORITHMS
 from softflow_bench.bc_cache import bc_cache_path
-from softflow_bench.config import ConfigError, RunConfig, device_type, parse_args, resolve, saved_config, unread_fields
+from softflow_bench.config import (
+    ConfigError,
+    RunConfig,
+    device_type,
+    parse_args,
+    resolve,
+    saved_config,
+    saved_form,
+    unread_fields,
+)
 from softflow_bench.envs import ENV_IDS
 from softflow_bench.offline import demonstrations, mode_classifier, offline_chunks
 from softflow_bench.records import provenance, write_summary
@@ -69,9 +78,8 @@ def checkpoint_device(path: Path) -> str:
 
 def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
     """The fields in which a resumed run's config differs from the one it was started with (its
-    config.json), each with both values. A field the run was saved without takes the value the code
-    had then (saved_config), and fields the algo never reads do not count (config.unread_fields), so
-    a flow or Gaussian run started before diffusion_prediction existed still resumes."""
+    config.json), each with both values. A field the run was saved without takes its default
+    (saved_config), and fields the algo never reads do not count (config.unread_fields)."""
     before = asdict(saved_config(saved))
     ignored = {"resume", "video", "device", "out", *unread_fields(cfg.algo)}  # a moved run resumes
     return [f"{k} (saved {before[k]!r}, now {v!r})" for k, v in sorted(asdict(cfg).items())
@@ -93,6 +101,8 @@ def validated(argv=None) -> tuple[RunConfig, str]:
         try:
             saved = json.loads((out / "config.json").read_text())
             saved_config(saved)
+        except ConfigError as exc:
+            raise ConfigError(f"--resume: {out / 'config.json'}: {exc}") from None
         except (OSError, json.JSONDecodeError, TypeError, AttributeError) as exc:
             raise ConfigError(f"--resume: {out / 'config.json'} is not a run's config ({type(exc).__name__}: {exc}); "
                               f"start the run again in a new --out") from None
@@ -153,7 +163,7 @@ def main(argv=None) -> int:
         except UnreadableCheckpoint as exc:
             print(f"error: --resume: {exc}; start the run again in a new --out", file=sys.stderr)
             return 2
-    (out / "config.json").write_text(json.dumps({**asdict(cfg), "env_id": env_id}, indent=1))
+    (out / "config.json").write_text(json.dumps({**saved_form(cfg), "env_id": env_id}, indent=1))
     # the code that starts the run (a resumed run keeps the commit it was started with)
     started_with = out / "provenance.json"
     if not (cfg.resume and started_with.exists()):

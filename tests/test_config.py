@@ -7,7 +7,6 @@ from softflow_bench.config import (
     TASK_DEFAULTS,
     TIERS,
     ConfigError,
-    RunConfig,
     non_defaults,
     parse_args,
     resolve,
@@ -57,8 +56,7 @@ def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and
     assert non_defaults(resolved) == {}
     changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
     assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
-    # a field the algo never reads is no setting of it: a flow run saved before diffusion_prediction
-    # existed loads as eps (DEFAULTS_BEFORE) and is still a default softflow run
+    # a field the algo never reads is no setting of it
     assert non_defaults(_resolved("--diffusion-prediction", "eps", "--diffusion-steps", "5")) == {}
     assert non_defaults(_resolved("--algo", "diffusion", "--diffusion-prediction", "eps")) == {
         "diffusion_prediction": "eps"}
@@ -120,30 +118,29 @@ def test_diffusion_prediction_is_checked_and_keys_its_own_bc_cache():
         _resolved("--diffusion-prediction", "v")
 
 
-def test_a_run_saved_before_a_field_existed_loads_with_the_value_it_ran_with():
-    from dataclasses import asdict
+def test_a_saved_config_reads_back_and_one_of_another_format_is_refused():
+    from softflow_bench.config import FORMAT_VERSION, saved_config, saved_form
 
-    from softflow_bench.config import saved_config
-
-    # diffusion runs saved before 8f9c483 have no diffusion_prediction: they predicted eps
-    old = asdict(RunConfig(algo="diffusion"))
-    del old["diffusion_prediction"]
-    assert saved_config(old).diffusion_prediction == "eps"
-    assert saved_config(asdict(RunConfig(algo="diffusion"))).diffusion_prediction == "x0"
+    cfg = _resolved("--algo", "diffusion", "--bc-weight", "3")
+    assert saved_config(saved_form(cfg)) == cfg
+    # a field added after the run was saved takes its default, the behaviour the code had without it
+    without = {k: v for k, v in saved_form(cfg).items() if k != "target_candidates"}
+    assert saved_config(without) == cfg
+    for version in (None, FORMAT_VERSION - 1, FORMAT_VERSION + 1):
+        with pytest.raises(ConfigError, match=f"reads format {FORMAT_VERSION}"):
+            saved_config({**saved_form(cfg), "format_version": version})
 
 
 def test_resume_refuses_a_changed_field_only_where_the_algo_reads_it():
-    """A flow run saved before diffusion_prediction existed (read back as eps) resumes under today's
-    x0 default; a diffusion run saved so would not: its denoiser would change under it."""
-    from dataclasses import asdict
-
+    """A flow run does not read the denoiser's fields: a change in them is no change to it; a
+    diffusion run's denoiser would change under it, so it is refused."""
+    from softflow_bench.config import saved_form
     from softflow_bench.run import changed_on_resume
 
     for algo, refused in (("softflow", []), ("diffusion", ["diffusion_prediction (saved 'eps', now 'x0')"])):
-        old = asdict(_resolved("--algo", algo, "--tier", "smoke"))
-        del old["diffusion_prediction"]
-        assert changed_on_resume(old, _resolved("--algo", algo, "--tier", "smoke")) == refused
-    saved = asdict(_resolved("--tier", "smoke"))
+        saved = saved_form(_resolved("--algo", algo, "--tier", "smoke", "--diffusion-prediction", "eps"))
+        assert changed_on_resume(saved, _resolved("--algo", algo, "--tier", "smoke")) == refused
+    saved = saved_form(_resolved("--tier", "smoke"))
     assert changed_on_resume(saved, _resolved("--tier", "smoke", "--gamma", "0.9")) == ["gamma (saved 0.99, now 0.9)"]
 
 
@@ -171,11 +168,25 @@ def test_demo_noise_is_offered_to_every_family_and_not_negative():
         _resolved("--demo-noise", "-0.1")
 
 
-def test_the_final_evaluation_has_its_own_budget_and_older_runs_read_as_they_ran():
+def test_the_final_evaluation_has_its_own_budget():
     assert _resolved("--tier", "quick").final_eval_episodes == 100
     assert _resolved("--tier", "quick").eval_episodes == 20
-    from softflow_bench.config import saved_config
 
-    # a run saved before the field existed ended on an evaluation of eval_episodes episodes
-    assert saved_config({"eval_episodes": 20}).final_eval_episodes == 20
-    assert saved_config({"eval_episodes": 20, "final_eval_episodes": 100}).final_eval_episodes == 100
+
+def test_the_bc_cache_key_follows_what_stage_1_depends_on_and_nothing_else():
+    """Runs that would train the same BC policy share it; a change in anything BC reads is a new key."""
+    from dataclasses import replace
+
+    from softflow_bench.bc_cache import BC_FIELDS, bc_cache_path
+
+    flow = _resolved("--algo", "softflow", "--tier", "smoke")
+    assert bc_cache_path(flow) == bc_cache_path(_resolved("--algo", "bc_flow", "--tier", "smoke", "--candidates", "24"))
+    # online-stage fields and another family's fields leave stage 1 alone
+    for other in (dict(gamma=0.9), dict(online_episodes=7), dict(diffusion_prediction="eps"), dict(temperature=0.3)):
+        assert bc_cache_path(replace(flow, **other)) == bc_cache_path(flow), other
+    for name in BC_FIELDS:
+        value = getattr(flow, name)
+        changed = {bool: lambda v: not v, str: lambda v: "scissors_tape"}.get(type(value), lambda v: v + 1)(value)
+        assert bc_cache_path(replace(flow, **{name: changed})) != bc_cache_path(flow), name
+    assert bc_cache_path(replace(flow, flow_mixing="lu")) != bc_cache_path(flow)
+    assert bc_cache_path(_resolved("--algo", "sac_chunked", "--tier", "smoke")) != bc_cache_path(flow)

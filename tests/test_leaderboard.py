@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from softflow_bench.config import FORMAT_VERSION
+
 
 def test_leaderboard_tabulates_real_runs(tmp_path):
     env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
@@ -37,11 +39,14 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
     assert f"→ {final:.2f}" in text
     assert "python -m softflow_bench.run --algo softflow --env cube_pronation --tier smoke --seed 0" in text
     # the committed table is the record: a found run replaces its row, other rows are kept
-    committed = json.loads(out.with_suffix(".json").read_text())
+    saved = json.loads(out.with_suffix(".json").read_text())
+    assert saved["format_version"] == FORMAT_VERSION
+    committed = saved["rows"]
     stale = {**committed[0], "final": {**committed[0]["final"], "success_rate": 0.123}}
-    kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0"}
-    del kept["bc_steps"], kept["config"]  # a row from before BC budgets and configs were recorded
-    out.with_suffix(".json").write_text(json.dumps([stale, kept]))
+    kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0",
+            "bc_steps": 3000}
+    del kept["config"]  # a row from before configs were recorded
+    out.with_suffix(".json").write_text(json.dumps({"format_version": FORMAT_VERSION, "rows": [stale, kept]}))
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
                    check=True, capture_output=True, timeout=60)
     text = out.read_text()
@@ -57,13 +62,19 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
     assert "today's | " in every_run and "earlier | 0ldc0mm1t0" in every_run
     # nor does one whose defaults have changed since it was made
     changed = {**committed[0], "seed": 5, "config": {**committed[0]["config"], "bc_weight": 7.0}}
-    out.with_suffix(".json").write_text(json.dumps([stale, kept, changed]))
+    out.with_suffix(".json").write_text(json.dumps({"format_version": FORMAT_VERSION, "rows": [stale, kept, changed]}))
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
                    check=True, capture_output=True, timeout=60)
     assert "| cube_pronation | softflow | smoke | 30 | 5 |" in out.read_text().split("## Earlier rows")[1]
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out),
                     "--fresh"], check=True, capture_output=True, timeout=60)
     assert "scissors_tape" not in out.read_text()
+    # a table of another format is refused, and left as it was
+    out.with_suffix(".json").write_text(json.dumps([stale, kept]))
+    old = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs),
+                          "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert old.returncode == 2 and "format None" in old.stderr
+    assert json.loads(out.with_suffix(".json").read_text()) == [stale, kept]
     empty = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(tmp_path / "none"),
                             "--out", str(tmp_path / "x.md")], capture_output=True, text=True, timeout=60)
     assert empty.returncode != 0 and "no finished runs" in empty.stderr and not (tmp_path / "x.md").exists()
@@ -91,10 +102,10 @@ def test_diffusion_rows_name_their_denoiser_and_eps_and_x0_seeds_are_not_average
         return {"env": "cube_pronation", "algo": "diffusion", "tier": "quick", "bc_steps": 30000, "seed": seed,
                 "online_episodes": 30, "before": {"success_rate": 0.1}, "final": {"success_rate": 0.2}, **extra}
 
-    committed_before_it_was_recorded, x0 = run(0), run(1, diffusion_prediction="x0")
-    assert algo_label(committed_before_it_was_recorded) == "diffusion (eps)" and algo_label(x0) == "diffusion (x0)"
+    eps, x0 = run(0, diffusion_prediction="eps"), run(1, diffusion_prediction="x0")
+    assert algo_label(eps) == "diffusion (eps)" and algo_label(x0) == "diffusion (x0)"
     assert algo_label({"algo": "softflow"}) == "softflow"
-    assert [a["algo"] for a in aggregate([committed_before_it_was_recorded, x0], ["success_rate"])] == [
+    assert [a["algo"] for a in aggregate([eps, x0], ["success_rate"])] == [
         "diffusion (eps)", "diffusion (x0)"]
 
 

@@ -144,38 +144,30 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(
     assert all(torch.isfinite(v).all() for v in ckpt["agent"].values())
 
 
-@pytest.mark.parametrize("algo, refused", [("softflow", False), ("sac", False), ("diffusion", True), ("dsrl", True)])
-def test_a_run_saved_before_diffusion_prediction_existed_resumes_unless_it_reads_it(tmp_path, algo, refused):
-    """Such a run's config.json lacks the field: it was an eps run if it was a diffusion policy (so
-    resuming it as today's x0 is refused, naming both values) and did not use the field otherwise."""
+def test_a_run_saved_in_another_format_is_not_resumed(tmp_path):
+    """Its fields may mean something else to this code (FORMAT_VERSION): refused, naming the format."""
     from dataclasses import asdict
 
     from softflow_bench.config import ConfigError
     from softflow_bench.run import validated
 
-    argv = ["--algo", algo, "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path)]
-    cfg, _ = validated(argv)
-    saved = {k: v for k, v in asdict(cfg).items() if k != "diffusion_prediction"}
-    (tmp_path / "config.json").write_text(json.dumps(saved))
-    torch.save({}, tmp_path / "checkpoint.pt")  # one from before checkpoints named their device: cpu
-    if refused:
-        with pytest.raises(ConfigError, match=r"diffusion_prediction \(saved 'eps', now 'x0'\)"):
-            validated(argv + ["--resume"])
-        assert validated(argv + ["--resume", "--diffusion-prediction", "eps"])[0].diffusion_prediction == "eps"
-    else:
-        assert validated(argv + ["--resume"])[0].algo == algo
+    argv = ["--algo", "diffusion", "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path)]
+    (tmp_path / "config.json").write_text(json.dumps(asdict(validated(argv)[0])))  # no format_version
+    torch.save({"device": "cpu"}, tmp_path / "checkpoint.pt")
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+    with pytest.raises(ConfigError, match="config.json: saved in format from before versions"):
+        validated(argv + ["--resume"])
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
 
 
 def test_a_run_is_resumed_only_on_the_device_type_it_was_trained_on(tmp_path):
     """A generator's saved state fits only a generator of its device, so a checkpoint made on a GPU is
     refused on the CPU with the flag that resumes it; a checkpoint that cannot be read is refused too."""
-    from dataclasses import asdict
-
-    from softflow_bench.config import ConfigError
+    from softflow_bench.config import ConfigError, saved_form
     from softflow_bench.run import validated
 
     argv = ["--algo", "softflow", "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path)]
-    (tmp_path / "config.json").write_text(json.dumps(asdict(validated(argv)[0])))
+    (tmp_path / "config.json").write_text(json.dumps(saved_form(validated(argv)[0])))
     torch.save({"device": "cuda"}, tmp_path / "checkpoint.pt")
     with pytest.raises(ConfigError, match="trained on cuda, this one would run on cpu; resume it with --device cuda"):
         validated(argv + ["--resume", "--device", "cpu"])

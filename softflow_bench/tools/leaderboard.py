@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import BOOKKEEPING, DEFAULTS_BEFORE, device_type, non_defaults, saved_config
+from softflow_bench.config import BOOKKEEPING, FORMAT_VERSION, device_type, non_defaults, saved_config
 from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools import verdict
 
@@ -102,29 +102,17 @@ def current(row: dict) -> bool:
     return "config" in row and not non_defaults(saved_config(row["config"]))
 
 
-def bc_steps(row: dict) -> int:
-    """A committed row's stage-1 updates. Rows written before they were recorded ran the quick tier
-    of their commit: 3,000 BC updates, and 10x that for the diffusion policies (`diffusion`, `dsrl`,
-    `bc_diffusion`), before one budget (30,000) was set for every algorithm."""
-    if "bc_steps" in row:
-        return row["bc_steps"]
-    if row["tier"] != "quick":  # no other tier's rows were committed before
-        raise ValueError(f"row without bc_steps outside the quick tier: {row['env']} {row['algo']} {row['tier']}")
-    return 30000 if row["algo"] in ("diffusion", "dsrl", "bc_diffusion") else 3000
-
-
 def algo_label(row: dict) -> str:
-    """The algo, and for a diffusion policy what its denoiser predicts: rows committed before that was
-    recorded ran with the value of config.DEFAULTS_BEFORE (eps)."""
+    """The algo, and for a diffusion policy what its denoiser predicts."""
     if not ALGORITHMS[row["algo"]].uses_diffusion:
         return row["algo"]
-    return f"{row['algo']} ({row.get('diffusion_prediction', DEFAULTS_BEFORE['diffusion_prediction'])})"
+    return f"{row['algo']} ({row['diffusion_prediction']})"
 
 
 def merged(found: list[dict], committed: list[dict]) -> list[dict]:
     """The committed rows, each replaced by a run found for its (env, algo, tier, seed); new runs added."""
     key = lambda r: (r["env"], r["algo"], r["tier"], r["seed"])  # noqa: E731
-    table = {key(r): {**r, "bc_steps": bc_steps(r)} for r in committed}
+    table = {key(r): r for r in committed}
     table.update({key(r): r for r in found})
     return [table[k] for k in sorted(table)]
 
@@ -233,6 +221,15 @@ def render(table: list[dict], is_now: list[bool]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def committed_rows(path: Path) -> list[dict]:
+    """The rows of a committed table (its .json), which must be of this code's format version."""
+    saved = json.loads(path.read_text())
+    version = saved.get("format_version") if isinstance(saved, dict) else None
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path} is in format {version}, this code reads format {FORMAT_VERSION}")
+    return saved["rows"]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", default=str(ROOT / "results" / "runs"))
@@ -244,14 +241,17 @@ def main(argv=None) -> int:
         p.error(f"no finished runs (summary.json) under {args.runs}")
     out = Path(args.out)
     committed = out.with_suffix(".json")
-    table = found if args.fresh or not committed.exists() else merged(found, json.loads(committed.read_text()))
+    try:
+        table = found if args.fresh or not committed.exists() else merged(found, committed_rows(committed))
+    except (ValueError, KeyError) as exc:  # JSONDecodeError is a ValueError
+        p.error(f"the committed table {committed} cannot be read: {exc}")
     is_now = [current(r) for r in table]
     now = [r for r, n in zip(table, is_now) if n]  # the verdict compares runs of today's recipe only
     records = verdict.summarise(now, algo_label)
     verdict.write_csv(records, out.with_suffix(".csv"))
     plots = verdict.plot(now, records, algo_label, out.parent / "plots")
     out.write_text(render(table, is_now) + "\n" + "\n".join(verdict.markdown(records, plots, out.parent)) + "\n")
-    out.with_suffix(".json").write_text(json.dumps(table, indent=1))
+    out.with_suffix(".json").write_text(json.dumps({"format_version": FORMAT_VERSION, "rows": table}, indent=1))
     print(out.read_text())
     return 0
 
