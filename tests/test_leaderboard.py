@@ -25,11 +25,19 @@ def test_leaderboard_tabulates_real_runs(tmp_path):
     made_with = json.loads((variant / "summary.json").read_text())
     made_with.update(seed=1, config={**made_with["config"], "seed": 1, "bc_weight": 7.0})
     (variant / "summary.json").write_text(json.dumps(made_with))
+    # and one saved in another format (before versions) cannot say what its fields meant
+    older = runs / "cube_pronation" / "softflow" / "seed2"
+    shutil.copytree(runs / "cube_pronation" / "softflow" / "seed0", older)
+    unversioned = json.loads((older / "summary.json").read_text())
+    del unversioned["config"]["format_version"]
+    (older / "summary.json").write_text(json.dumps({**unversioned, "seed": 2}))
     out = tmp_path / "lb.md"
     made = subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs),
                            "--out", str(out)], check=True, capture_output=True, text=True, timeout=60)
     assert "skipped" in made.stdout and "softflow_copy" in made.stdout
     assert f"skipped {variant}: made with bc_weight=7.0" in made.stdout
+    assert f"skipped {older / 'summary.json'}: not a readable run summary (ConfigError: saved in format from " \
+           "before versions" in made.stdout
     text = out.read_text()
     summary = json.loads((runs / "cube_pronation" / "softflow" / "seed0" / "summary.json").read_text())
     final = summary["final"]["success_rate"]

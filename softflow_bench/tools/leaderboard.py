@@ -50,14 +50,14 @@ def rows(runs: Path, say=print) -> list[dict]:
     for path in sorted(runs.glob("*/*/seed*/summary.json")):
         try:
             s = json.loads(path.read_text())
-            s["env"], s["algo"], s["seed"], s["tier"], s["config"], s["curve"]  # noqa: B018 (the fields a row needs)
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            s["env"], s["algo"], s["seed"], s["tier"], s["curve"]  # noqa: B018 (the fields a row needs)
+            cfg = saved_config(s["config"])
+        except (ValueError, KeyError, TypeError) as exc:  # ValueError: bad JSON, or a config of another format
             say(f"skipped {path}: not a readable run summary ({type(exc).__name__}: {exc})")
             continue
         if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
             say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
             continue
-        cfg = saved_config(s["config"])
         changed = non_defaults(cfg)
         if changed:
             say(f"skipped {path.parent}: made with {', '.join(f'{k}={v}' for k, v in changed.items())}, "
