@@ -21,6 +21,23 @@ def shared_env(tmp_path_factory):
     return root, cli_env(root)
 
 
+@pytest.fixture(scope="session")
+def smoke_cube_run(tmp_path_factory):
+    """(run directory, CLI environment) of one finished smoke-tier SOFT-FLOW run on the cube, made by
+    the real CLI at its default place under <root>/runs, shared by every test that reads a finished
+    run (leaderboard, evaluate, diagnostics). Read it or copy it; never change it."""
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("smoke_cube")
+    env = cli_env(root)
+    run = root / "runs" / "cube_pronation" / "softflow" / "seed0"
+    proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
+                           "--out", str(run)], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return run, env
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     """Saved benchmark figures (--benchmark-json) say which torch build and thread count made them."""
     import torch

@@ -1,6 +1,6 @@
 """The diagnostic tools (`noise_steering`, `imitation_error`) read real smoke runs of the CLI."""
 
-import os
+import json
 import subprocess
 import sys
 
@@ -9,19 +9,17 @@ import pytest
 RUN = [sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke"]
 STEERING = [sys.executable, "-m", "softflow_bench.tools.noise_steering"]
 IMITATION = [sys.executable, "-m", "softflow_bench.tools.imitation_error"]
+EXPERT_STARTS = [sys.executable, "-m", "softflow_bench.tools.expert_starts"]
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(tmp_path_factory):
-    """A dsrl_na and a softflow smoke run sharing one dataset; (run dirs by algo, environment)."""
-    root = tmp_path_factory.mktemp("diagnostics")
-    env = dict(os.environ, MINARI_DATASETS_PATH=str(root / "minari"), SOFTFLOW_BENCH_CACHE=str(root / "bc_cache"))
-    runs = {}
-    for algo in ("dsrl_na", "softflow"):
-        runs[algo] = root / algo
-        subprocess.run(RUN + ["--algo", algo, "--out", str(runs[algo])], env=env, check=True, capture_output=True,
-                       timeout=300)
-    return runs, env
+def smoke_runs(tmp_path_factory, smoke_cube_run):
+    """The shared softflow smoke run and a dsrl_na one on its dataset; (run dirs by algo, environment)."""
+    softflow, env = smoke_cube_run
+    dsrl_na = tmp_path_factory.mktemp("diagnostics") / "dsrl_na"
+    subprocess.run(RUN + ["--algo", "dsrl_na", "--out", str(dsrl_na)], env=env, check=True, capture_output=True,
+                   timeout=300)
+    return {"softflow": softflow, "dsrl_na": dsrl_na}, env
 
 
 def test_noise_steering_reports_each_saved_policy_and_refuses_other_runs(smoke_runs, tmp_path):
@@ -63,3 +61,41 @@ def test_imitation_error_is_a_deterministic_row_per_run(smoke_runs, tmp_path):
         proc = subprocess.run(IMITATION + bad, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
         assert proc.stdout == ""
+
+
+def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_start(smoke_runs, tmp_path):
+    import gymnasium as gym
+
+    from softflow_bench.demos import rollout_expert
+
+    runs, env = smoke_runs
+    results = tmp_path / "evals"
+    proc = subprocess.run(EXPERT_STARTS + [str(runs["softflow"]), str(runs["dsrl_na"]), "--name", "starts",
+                                           "--results", str(results)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = json.loads((results / "starts.json").read_text())
+    # the expert's outcome is the one it has when played directly from that start
+    cube = gym.make("softflow_bench/CubePronation-v0")
+    for seed, solved in table["expert"].items():
+        assert rollout_expert("cube_pronation", cube, int(seed))[2]["success"] == solved
+    for row, run in zip(table["rows"], (runs["softflow"], runs["dsrl_na"])):
+        summary = json.loads((run / "summary.json").read_text())
+        records = [json.loads(line) for line in (run / summary["final"]["episodes_file"]).read_text().splitlines()]
+        assert row["solved"]["episodes"] + row["failed"]["episodes"] == len(records) == row["episodes"]
+        assert row["solved"]["successes"] + row["failed"]["successes"] == sum(r["success"] for r in records)
+        on_failed = [r["success"] for r in records if not table["expert"][str(r["seed"])]]
+        assert row["failed"]["successes"] == sum(on_failed)
+    assert [g["algo"] for g in table["pooled"]] == ["dsrl_na", "softflow"]
+    assert "Regenerate: `python -m softflow_bench.tools.expert_starts" in (results / "starts.md").read_text()
+    # the offline evaluation is read from the curve's point before online RL
+    proc = subprocess.run(EXPERT_STARTS + [str(runs["softflow"]), "--evaluation", "offline", "--name", "offline",
+                                           "--results", str(results)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    for bad in ([str(tmp_path / "missing")], [str(runs["softflow"]), "--evaluation", "first"]):
+        proc = subprocess.run(EXPERT_STARTS + bad + ["--name", "bad", "--results", str(results)], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "error:" in proc.stderr, proc.stderr
+        assert not (results / "bad.md").exists()

@@ -1,7 +1,6 @@
 """`python -m softflow_bench.tools.evaluate` re-evaluates a real finished run through the CLI."""
 
 import json
-import os
 import subprocess
 import sys
 
@@ -18,11 +17,8 @@ def test_wilson_interval_matches_known_values():
     assert wilson_interval(20, 20) == pytest.approx((0.8389, 1.0), abs=1e-4)
 
 
-def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothing(tmp_path):
-    env = dict(os.environ, MINARI_DATASETS_PATH=str(tmp_path / "minari"), SOFTFLOW_BENCH_CACHE=str(tmp_path / "c"))
-    run = tmp_path / "runs" / "cube_pronation" / "softflow" / "seed0"
-    subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
-                    "--out", str(run)], env=env, check=True, capture_output=True, timeout=300)
+def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothing(tmp_path, smoke_cube_run):
+    run, env = smoke_cube_run
     results = tmp_path / "evals"
     tables = []
     for name in ("a", "b"):
@@ -39,6 +35,10 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     # the same fixed seeds and sampling generator: the same numbers on a second evaluation
     assert tables[1]["rows"][0]["turns_mean"] == row["turns_mean"]
     assert tables[1]["rows"][0]["return_mean"] == row["return_mean"]
+    # one record per episode, on the fixed evaluation seeds, that the aggregates are made of
+    records = row["episode_records"]
+    assert [r["seed"] for r in records] == [1_000_000 + i for i in range(3)]
+    assert sum(r["success"] for r in records) / 3 == row["success_rate"]
     text = (results / "a.md").read_text()
     assert "Regenerate: `python -m softflow_bench.tools.evaluate" in text
     commit = json.loads((run / "summary.json").read_text())["git_commit"]

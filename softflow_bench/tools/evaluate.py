@@ -85,14 +85,16 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
         cfg = dataclasses.replace(cfg, temperature=temperature)
     agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
-    metrics, _ = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
+    metrics, records = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
     env.close()
     successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
             "settings": settings,
             "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "temperature": cfg.temperature,
             "git_commit": commit, **metrics,
-            "success_ci95": wilson_interval(successes, episodes)}
+            "success_ci95": wilson_interval(successes, episodes),
+            # per episode, so that two evaluations can be compared on the starts both played
+            "episode_records": records}
 
 
 def to_markdown(rows: list[dict], command: str, candidates: int | None = None, temperature: float | None = None) -> str:
