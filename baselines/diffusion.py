@@ -21,6 +21,7 @@ import math
 import torch
 from torch import nn
 
+from softflow_bench.actor_losses import advantage_weighted_loss
 from softflow_bench.config import DIFFUSION_PREDICTIONS as PREDICTIONS
 from softflow_bench.flow import mlp
 
@@ -36,6 +37,7 @@ def cosine_alpha_bars(steps: int, s: float = 0.008) -> torch.Tensor:
 
 class ChunkDiffusion(nn.Module):
     has_likelihood = False
+    actor_loss = advantage_weighted_loss
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256, train_steps: int = 100, sample_steps: int = 10,
                  *, prediction: str):

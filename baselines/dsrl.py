@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from softflow_bench.actor_losses import likelihood_actor_loss, regularised_q_loss
 from softflow_bench.baselines.diffusion import ChunkDiffusion
 from softflow_bench.flow import gaussian_log_prob, mlp
 
@@ -42,6 +43,14 @@ class NoiseSpacePolicy(nn.Module):
         self.noise_actor = mlp(cond_dim, 2 * dim, width, depth=3)
         last = self.noise_actor[-1]
         nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # N(0, I) at the start: the BC policy
+
+    def actor_loss(self, agent, s, policy_batch, data_batch, generator=None):
+        """SOFT-FLOW's loss over the noise actor; with the agent's noise critic (dsrl_na) its Q is
+        that critic's Q of the noise itself, so no gradient runs through DDIM."""
+        if agent.noise_critic is None:
+            return likelihood_actor_loss(self, agent, s, policy_batch, data_batch, generator)
+        w, log_pi = self.sample_noise(s, agent.cfg.target_temperature, generator)
+        return regularised_q_loss(agent, agent.noise_critic(s, w).mean(0), log_pi, data_batch, generator)
 
     def _mean_log_std(self, cond: torch.Tensor):
         raw_mean, raw_log_std = self.noise_actor(cond).chunk(2, -1)

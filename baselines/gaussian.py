@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from softflow_bench.actor_losses import likelihood_actor_loss
 from softflow_bench.flow import ATANH_EPS, gaussian_log_prob, mlp, tanh_logdet
 
 LOG_STD_RANGE = (-5.0, 2.0)  # std between ~0.007 and ~7.4 in atanh space
@@ -18,6 +19,7 @@ LOG_STD_RANGE = (-5.0, 2.0)  # std between ~0.007 and ~7.4 in atanh space
 
 class ChunkGaussian(nn.Module):
     has_likelihood = True
+    actor_loss = likelihood_actor_loss
 
     def __init__(self, dim: int, cond_dim: int, width: int = 256):
         super().__init__()

@@ -179,45 +179,9 @@ class Agent(nn.Module):
     def actor_loss(self, policy_batch: dict[str, torch.Tensor], data_batch: dict[str, torch.Tensor],
                    generator: torch.Generator | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor | None, dict[str, torch.Tensor]]:
-        """(actor loss, log pi of the policy's chunks or None, its terms detached for the logs).
-
-        The policy's chunks are drawn at cfg.target_temperature.
-
-        Likelihood policies: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset
-        chunks). Diffusion: the denoising loss on replay chunks weighted by exp(A / beta), A the
-        critic's advantage of the replay chunk over a fresh policy chunk (normalised by its std), plus
-        demo_denoise_weight * the plain denoising loss on dataset chunks.
-        """
-        s = self.normalizer(policy_batch["obs"])
-        if not self.policy.has_likelihood:
-            with torch.no_grad():
-                q_data = self.q(s, policy_batch["actions"]).mean(0)
-                q_pi = self.q(s, self.policy.sample(s, self.cfg.target_temperature, generator=generator)[0]).mean(0)
-                adv = q_data - q_pi
-                weights = torch.exp(adv / (adv.std() + 1e-6) / self.cfg.awr_temperature).clamp(max=100.0)
-                weights = weights / weights.mean()
-            loss = (weights * self.policy.bc_loss(policy_batch["actions"], s, generator)).mean()
-            if self.cfg.demo_denoise_weight > 0:  # the anchor: plain denoising on dataset chunks
-                loss = loss + self.cfg.demo_denoise_weight * self.bc_loss(data_batch, generator)
-            return loss, None, {"advantage_std": adv.std()}
-        if self.noise_critic is not None:  # dsrl_na: Q of the noise itself, no gradient through DDIM
-            w, log_pi = self.policy.sample_noise(s, self.cfg.target_temperature, generator)
-            q = self.noise_critic(s, w).mean(0)
-        else:
-            chunk, log_pi = self.policy.sample(s, self.cfg.target_temperature, generator=generator)
-            q = self.q(s, chunk).mean(0)
-        # Q's scale grows with returns; normalise it so lambda keeps one meaning (TD3+BC).
-        q_term = -(q / q.abs().mean().detach().clamp(min=1e-3)).mean()
-        log_pi = log_pi / self.chunk_dim  # per dimension, like the NLL term
-        loss = q_term + self.alpha * log_pi.mean()
-        # what drifts when an online stage goes wrong: the data's NLL rises, the policy's own chunks
-        # move where the critic's Q is high and the data is not
-        terms = {"q_policy": q.mean().detach(), "nll_policy": -log_pi.mean().detach()}
-        if self.cfg.bc_weight > 0:
-            nll_data = self.bc_loss(data_batch, generator)
-            loss = loss + self.cfg.bc_weight * nll_data
-            terms["nll_data"] = nll_data.detach()
-        return loss, log_pi.detach(), terms
+        """(actor loss, log pi of the policy's chunks or None, its terms detached for the logs): the
+        policy family's own loss (softflow_bench.actor_losses)."""
+        return self.policy.actor_loss(self, self.normalizer(policy_batch["obs"]), policy_batch, data_batch, generator)
 
     # ---- updates --------------------------------------------------------------------------
     @staticmethod

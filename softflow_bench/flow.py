@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from softflow_bench.actor_losses import likelihood_actor_loss
 from softflow_bench.config import FLOW_MIXINGS as MIXINGS
 
 #: Targets are clipped into (-1 + eps, 1 - eps) before atanh, so demo actions at the joint
@@ -118,6 +119,7 @@ class ChunkFlow(nn.Module):
     """
 
     has_likelihood = True
+    actor_loss = likelihood_actor_loss
 
     def __init__(self, dim: int, cond_dim: int, blocks: int = 6, width: int = 256, scale_bound: float = 2.0,
                  seed: int = 0, mixing: str = "permutation"):

@@ -18,9 +18,13 @@ from softflow_bench.config import RunConfig
 
 class ChunkPolicy(Protocol):
     has_likelihood: bool
-    """Whether `sample` gives the log-likelihood of its chunks (a flow, a Gaussian; dsrl's noise).
-    With one, the actor loss is -Q + alpha * log pi + lambda * NLL of dataset chunks; without (a
-    diffusion policy), it is advantage-weighted denoising (softflow_bench.agent.Agent.actor_loss)."""
+    """Whether `sample` gives the log-likelihood of its chunks (a flow, a Gaussian; dsrl's noise)."""
+
+    def actor_loss(self, agent, s: torch.Tensor, policy_batch: dict, data_batch: dict,
+                   generator: torch.Generator | None = None) -> tuple:
+        """The later stages' actor loss (softflow_bench.actor_losses): SOFT-FLOW's -Q + alpha * log pi
+        + lambda * NLL of dataset chunks for a family with a likelihood (`actor_loss =
+        likelihood_actor_loss`), advantage-weighted denoising for a diffusion policy."""
 
     def sample(self, cond: torch.Tensor, temperature: float, generator: torch.Generator | None = None,
                with_log_prob: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -8,6 +8,7 @@ softflow_bench.policies.POLICY_FAMILIES (the test adds that line at run time).
 import torch
 from torch import nn
 
+from softflow_bench.actor_losses import likelihood_actor_loss
 from softflow_bench.flow import mlp
 
 STD = 0.1
@@ -15,6 +16,7 @@ STD = 0.1
 
 class ChunkMixture(nn.Module):
     has_likelihood = True
+    actor_loss = likelihood_actor_loss  # SOFT-FLOW's loss: any family with a likelihood can take it
 
     def __init__(self, dim: int, cond_dim: int, width: int, components: int = 4):
         super().__init__()
