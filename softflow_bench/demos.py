@@ -14,7 +14,6 @@ import contextlib
 import importlib
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,35 +21,24 @@ import numpy as np
 from tqdm import trange
 
 import softflow_bench  # noqa: F401  (registers the envs)
-from softflow_bench.envs import ENV_IDS
+from softflow_bench.envs import ENV_IDS, EXPERTS, ExpertSpec
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "minari"
 
 
-@dataclass(frozen=True)
-class ExpertSpec:
-    """A task's scripted expert: where it lives and what defines the data it produces."""
-
-    version: str
-    """Name recorded in the dataset."""
-    module: str
-    """The expert's module under softflow_bench.experts."""
-    cls: str
-    """The expert class in that module: cls(env, rng), reset(mode=None) -> mode, act() -> action."""
-    task_module: str
-    """The task's module under softflow_bench.envs: its physics decide what the expert achieves."""
-    assets: tuple[str, ...] = ()
-    """Tuned data the expert reads from softflow_bench.assets."""
+#: Tasks that have a scripted expert (each task declares its own: softflow_bench.envs.TASKS); a live
+#: view, so that a task registered later is one of them.
+EXPERT_ENVS = EXPERTS.keys()
 
 
-#: Tasks that have a scripted expert, and their experts.
-EXPERTS = {
-    "cube_pronation": ExpertSpec("cube-gait-v1", "cube", "CubeExpert", "cube_pronation", ("cube_gaits.json",)),
-    "scissors_tape": ExpertSpec("scissors-waypoints-v1", "scissors", "ScissorsExpert", "scissors_tape"),
-    # same expert, same episodes; only the recorded rewards differ
-    "scissors_tape_dense": ExpertSpec("scissors-waypoints-v1", "scissors", "ScissorsExpert", "scissors_tape"),
-}
-EXPERT_ENVS = tuple(EXPERTS)
+def _module(name: str, package: str):
+    """The module `name` under `package` (a built-in task's expert or task module), else `name` itself."""
+    try:
+        return importlib.import_module(f"{package}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{package}.{name}":  # the module exists but an import inside it failed
+            raise
+        return importlib.import_module(name)
 
 
 class DatasetError(RuntimeError):
@@ -77,9 +65,9 @@ def expert_fingerprint(env_name: str) -> str:
     from importlib import resources
 
     spec = _expert_spec(env_name)
-    parts = [Path(importlib.import_module(f"softflow_bench.experts.{spec.module}").__file__).read_bytes()]
+    parts = [Path(_module(spec.module, "softflow_bench.experts").__file__).read_bytes()]
     parts += [resources.files("softflow_bench.assets").joinpath(name).read_bytes() for name in spec.assets]
-    parts.append(Path(importlib.import_module(f"softflow_bench.envs.{spec.task_module}").__file__).read_bytes())
+    parts.append(Path(_module(spec.task_module, "softflow_bench.envs").__file__).read_bytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()[:8]
 
 
@@ -89,7 +77,7 @@ def dataset_id(env_name: str, episodes: int, seed: int) -> str:
 
 def make_expert(env_name: str, env, rng: np.random.Generator):
     spec = _expert_spec(env_name)
-    return getattr(importlib.import_module(f"softflow_bench.experts.{spec.module}"), spec.cls)(env, rng)
+    return getattr(_module(spec.module, "softflow_bench.experts"), spec.cls)(env, rng)
 
 
 def rollout_expert(env_name: str, env, seed: int, frames: list | None = None):

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
 from softflow_bench.config import RunConfig, saved_form
-from softflow_bench.envs import ALL_METRICS
+from softflow_bench.envs import all_metrics
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
 #: Episodes that choose a setting (an acting temperature, a noise scale) use seeds VALIDATION_SEED_BASE + i,
@@ -51,12 +51,8 @@ class UnreadableCheckpoint(RuntimeError):
 def task_metrics(infos: list[dict]) -> dict[str, float]:
     """The tasks' own numbers (envs.TASK_METRICS) from the final `info` of each evaluation episode:
     the mean of each one the episodes' infos carry."""
-    return {name: float(np.mean([i[key] for i in infos])) for key, name in ALL_METRICS
+    return {name: float(np.mean([i[key] for i in infos])) for key, name in all_metrics()
             if infos and key in infos[0]}
-
-
-#: The final info's entries an episode record keeps (those its task has).
-RECORDED_INFO = tuple(key for key, _ in ALL_METRICS)
 
 
 @dataclass
@@ -91,7 +87,7 @@ class Episode:
         seam[self.chunk - 1:: self.chunk] = True  # steps H, 2H, ... start a chunk
         success = bool(self.info["success"]) if "success" in self.info else None  # None: the task has no signal
         rec = {"seed": self.seed, "success": success, "return": float(self.ret),
-               "length": self.steps, **{k: self.info[k] for k in RECORDED_INFO if k in self.info},
+               "length": self.steps, **{k: self.info[k] for k, _ in all_metrics() if k in self.info},
                "seam_jump": float(jumps[seam].mean()) if seam.any() else None,
                "step_jump": float(jumps[~seam].mean()) if (~seam).any() else None}
         if self.picks:
