@@ -86,6 +86,9 @@ def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_star
         assert row["solved"]["successes"] + row["failed"]["successes"] == sum(r["success"] for r in records)
         on_failed = [r["success"] for r in records if not table["expert"][str(r["seed"])]]
         assert row["failed"]["successes"] == sum(on_failed)
+        # every success is on a start some run solves
+        assert row["solvable"]["successes"] == sum(r["success"] for r in records)
+        assert row["solvable"]["episodes"] == sum(r["seed"] not in table["never_solved"] for r in records)
     assert [g["algo"] for g in table["pooled"]] == ["dsrl_na", "softflow"]
     assert "Regenerate: `python -m softflow_bench.tools.expert_starts" in (results / "starts.md").read_text()
     # the offline evaluation is read from the curve's point before online RL

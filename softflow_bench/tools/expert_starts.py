@@ -11,8 +11,8 @@ shows on the starts the policy still fails. Reads each run's per-episode records
 evaluation (`final`: the last one; `offline`: the one before online RL), plays the expert from
 each start once (deterministic: its noise is seeded by the start's seed), and writes
 results/evals/NAME.md (and .json): per run and pooled per algorithm, the success rate on the
-expert's successful starts and on its failed ones, with 95 % Wilson intervals, and the starts
-that no given run solves.
+expert's successful starts and on its failed ones, with 95 % Wilson intervals, the starts that no
+given run solves, and each algorithm's success on the other starts (where there is room to gain).
 """
 
 from __future__ import annotations
@@ -56,11 +56,14 @@ def expert_successes(env_name: str, env_id: str, seeds) -> dict[int, bool]:
         env.close()
 
 
-def split(records: list[dict], expert: dict[int, bool]) -> dict:
-    """Successes and episodes on the expert's successful starts (`solved`) and its failed ones."""
+def split(records: list[dict], expert: dict[int, bool], never: set[int] = frozenset()) -> dict:
+    """Successes and episodes on the expert's successful starts (`solved`), on its failed ones
+    (`failed`), and on every start but those no given run solves (`solvable`: where a run can gain)."""
     out = {}
-    for name, want in (("solved", True), ("failed", False)):
-        mine = [r for r in records if expert[r["seed"]] is want and r["success"] is not None]
+    parts = (("solved", lambda r: expert[r["seed"]]), ("failed", lambda r: not expert[r["seed"]]),
+             ("solvable", lambda r: r["seed"] not in never))
+    for name, keep in parts:
+        mine = [r for r in records if keep(r) and r["success"] is not None]
         wins = sum(bool(r["success"]) for r in mine)
         out[name] = {"successes": wins, "episodes": len(mine),
                      "rate": wins / len(mine) if mine else None,
@@ -87,11 +90,13 @@ def to_markdown(rows: list[dict], pooled: list[dict], expert_rate: float, never:
     for r in rows:
         lines.append(f"| {r['env']} | {r['algo']} | {r['seed']} | {r['episodes']} | {_cell(r['solved'])} | "
                      f"{_cell(r['failed'])} |")
-    lines += ["", "Pooled over the runs of each algorithm (episodes of every seed together):", "",
-              "| env | algo | runs | on the expert's successful starts | on its failed starts |",
-              "|---|---|---|---|---|"]
+    lines += ["", "Pooled over the runs of each algorithm (episodes of every seed together); the last column leaves "
+              "out the starts that none of the runs solves:", "",
+              "| env | algo | runs | on the expert's successful starts | on its failed starts | on the starts some run "
+              "solves |", "|---|---|---|---|---|---|"]
     for g in pooled:
-        lines.append(f"| {g['env']} | {g['algo']} | {g['runs']} | {_cell(g['solved'])} | {_cell(g['failed'])} |")
+        lines.append(f"| {g['env']} | {g['algo']} | {g['runs']} | {_cell(g['solved'])} | {_cell(g['failed'])} | "
+                     f"{_cell(g['solvable'])} |")
     lines += ["", f"Starts that none of these runs solves ({len(never)}): "
               + (", ".join(map(str, never)) if never else "none") + "."]
     return "\n".join(lines) + "\n"
@@ -124,16 +129,17 @@ def main(argv=None) -> int:
     seeds = {r["seed"] for _, _, records in loaded for r in records}
     expert = expert_successes(env_name, env_id, seeds)
 
+    never = sorted(seed for seed in seeds
+                   if not any(r["success"] for _, _, records in loaded for r in records if r["seed"] == seed))
     rows, groups = [], defaultdict(list)
     for run, s, records in loaded:
         row = {"run": str(run), "env": s["env"], "algo": s["algo"], "seed": s["seed"], "git_commit": s["git_commit"],
-               "episodes": len(records), **split(records, expert)}
+               "episodes": len(records), **split(records, expert, set(never))}
         rows.append(row)
         groups[(s["env"], s["algo"])].append(records)
-    pooled = [{"env": env, "algo": algo, "runs": len(rs), **split([r for records in rs for r in records], expert)}
+    pooled = [{"env": env, "algo": algo, "runs": len(rs),
+               **split([r for records in rs for r in records], expert, set(never))}
               for (env, algo), rs in sorted(groups.items())]
-    never = sorted(seed for seed in seeds
-                   if not any(r["success"] for _, _, records in loaded for r in records if r["seed"] == seed))
     command = "python -m softflow_bench.tools.expert_starts " + " ".join(shlex.quote(a) for a in argv)
     expert_rate = sum(expert.values()) / len(expert)
     args.results.mkdir(parents=True, exist_ok=True)
