@@ -59,6 +59,20 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     assert json.loads((results / "t.json").read_text())["rows"][0]["temperature"] == 0.3
     assert "except the temperature, 0.3" in (results / "t.md").read_text()
 
+    # two re-evaluations of one run compared episode by episode, on the episodes both played
+    proc = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(results / "a.json"),
+                           str(results / "t.json")], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    hot = {r["seed"]: r["success"] for r in json.loads((results / "t.json").read_text())["rows"][0]["episode_records"]}
+    change = sum(hot[k] - r["success"] for r in records if (k := r["seed"]) in hot) / len(hot)
+    assert f"pooled: {change:+.3f}" in proc.stdout and "over 2 episode pairs" in proc.stdout
+    stale = json.loads((results / "t.json").read_text())
+    del stale["rows"][0]["episode_records"]
+    (results / "old.json").write_text(json.dumps(stale))
+    proc = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(results / "a.json"),
+                           str(results / "old.json")], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "kept no per-episode records" in proc.stderr
+
     # a run with a changed field is labelled with it, and is its own group in the mean table
     other = tmp_path / "runs" / "other"
     subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
