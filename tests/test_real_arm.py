@@ -140,8 +140,13 @@ def test_an_episode_through_franky_sim_moves_the_arm_inside_the_box_and_is_recor
     assert truncated and info["ended_by"] is None, info
     measured = np.array(measured)
     assert measured[-1, 0] > 0.02  # the protocol moved the simulated arm ...
-    # the arm's own motion generator may overshoot a target that a newer one replaced, by millimetres
-    assert np.all(measured[:, :3] <= BOX[:3, 1] + 0.015) and np.all(measured[:, :3] >= BOX[:3, 0] - 0.015)
+    # Where the arm settles is inside the box. On its way, the simulated arm may overshoot a target
+    # that a newer one replaced: by millimetres on an idle machine, by up to 3 cm when the machine is
+    # loaded and franky-sim's 1 kHz loop runs late. Far less than an unfiltered push would go (the
+    # targets themselves are checked below).
+    settled = measured[-5:, :3]
+    assert np.all(settled <= BOX[:3, 1] + 0.015) and np.all(settled >= BOX[:3, 0] - 0.015)
+    assert np.all(measured[:, :3] <= BOX[:3, 1] + 0.05) and np.all(measured[:, :3] >= BOX[:3, 0] - 0.05)
     (arrays, meta), = load_episodes(tmp_path / "eps")  # ... no target ever left the box
     targets = arrays["commands"][:, :6]
     assert np.all(targets >= BOX[:, 0] - 1e-6) and np.all(targets <= BOX[:, 1] + 1e-6)
