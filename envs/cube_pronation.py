@@ -210,7 +210,8 @@ class CubePronationEnv(MujocoTaskEnv):
             adr, dim = m.sensor(name).adr[0], m.sensor(name).dim[0]
             return slice(adr, adr + dim)
 
-        self._s_pos, self._s_qpalm, self._s_quat = sensor("cube_pos_palm"), sensor("cube_quat_palm"), sensor("cube_quat")
+        self._s_pos, self._s_qpalm = sensor("cube_pos_palm"), sensor("cube_quat_palm")
+        self._s_quat = sensor("cube_quat")
         self._s_z, self._s_contact = sensor("cube_z").stop - 1, sensor("hand_contact").start
         self._grasp = self._ref.copy()
         for joint_id, q in START_GRASP.items():
@@ -273,12 +274,31 @@ class CubePronationEnv(MujocoTaskEnv):
         truncated = self._steps >= cfg.episode_steps and not dropped
         return self._obs(), reward, dropped, truncated, self._info(dropped)
 
-    # ---- helpers ---------------------------------------------------------------------------
+    # ---- what the expert, the tools and the real hand's twin read --------------------------------
     @property
     def turns(self) -> float:
         return self._turns
 
-    def _cube_in_palm(self) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def joint_ranges(self) -> np.ndarray:
+        """(17, 2) the hand joints' ranges (rad), in hand.JOINT_IDS order: what actions normalise."""
+        return self._ranges
+
+    @property
+    def grasp_pose(self) -> np.ndarray:
+        """(17,) the joint targets of this episode's start grasp (rad)."""
+        return self._grasp
+
+    @property
+    def start_offset(self) -> np.ndarray:
+        """The cube's position in the palm frame when the episode started (m)."""
+        return self._start_offset
+
+    def joint_positions(self) -> np.ndarray:
+        """(17,) the hand joints' positions (rad)."""
+        return self.data.qpos[self._qadr].copy()
+
+    def cube_in_palm(self) -> tuple[np.ndarray, np.ndarray]:
         """Cube position (m) and rotation matrix in the palm frame (from sensors)."""
         rot = np.empty(9)
         mujoco.mju_quat2Mat(rot, self.data.sensordata[self._s_qpalm])
@@ -286,7 +306,7 @@ class CubePronationEnv(MujocoTaskEnv):
 
     def _obs(self) -> np.ndarray:
         d = self.data
-        rel_pos, rel_rot = self._cube_in_palm()
+        rel_pos, rel_rot = self.cube_in_palm()
         obs = observation(d.qpos[self._qadr], d.qvel[self._vadr], self._prev_action, rel_pos, rel_rot)
         if self.cfg.obs_noise > 0:
             noise = self.np_random.normal(0.0, self.cfg.obs_noise, OBS_DIM).astype(np.float32)

@@ -138,7 +138,8 @@ def build_model(cfg: ScissorsTaskConfig = ScissorsTaskConfig()) -> mujoco.MjMode
     iy = (hy - INSERT_EDGE) / 2
     case.add_geom(name="case_insert", type=G.mjGEOM_BOX, size=[hx, iy, INSERT_H / 2], pos=[0, hy - iy, INSERT_H / 2],
                   rgba=[0.2, 0.2, 0.25, 1])
-    for name, pos, size in [("case_wall_n", [0, hy + t, hz], [hx, t, hz]), ("case_wall_s", [0, -hy - t, hz], [hx, t, hz]),
+    for name, pos, size in [("case_wall_n", [0, hy + t, hz], [hx, t, hz]),
+                            ("case_wall_s", [0, -hy - t, hz], [hx, t, hz]),
                             ("case_wall_e", [hx + t, 0, hz], [t, hy + 2 * t, hz]),
                             ("case_wall_w", [-hx - t, 0, hz], [t, hy + 2 * t, hz])]:
         case.add_geom(name=name, type=G.mjGEOM_BOX, size=size, pos=pos, rgba=grey)
@@ -304,7 +305,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         d.qpos[self._hinge] = cfg.open_angle
         d.ctrl[self._act] = self._ref
         mujoco.mj_step(m, d, nstep=100)  # settle the scissors in the case
-        self._prev_action = self._normalize(d.ctrl[self._act])
+        self._prev_action = self.normalize(d.ctrl[self._act])
         self._cut = False
         self._in_jaws = False
         self._steps = 0
@@ -333,16 +334,44 @@ class ScissorsTapeEnv(MujocoTaskEnv):
     def _update_cut(self) -> bool:
         """After physics: fire the cut if the blades just closed across the tape. True if they did."""
         opening = self.blade_opening()
-        self._in_jaws = tape_in_jaws(self._in_jaws, self._cut_point_local(), opening)
+        self._in_jaws = tape_in_jaws(self._in_jaws, self.cut_point_local(), opening)
         just_cut = not self._cut and cut_event(self._in_jaws, opening, self.cfg.close_threshold)
         if just_cut:
             self._cut = True
             self.data.eq_active[self._weld] = 0  # the halves separate
         return just_cut
 
-    def _normalize(self, q: np.ndarray) -> np.ndarray:
+    def normalize(self, q: np.ndarray) -> np.ndarray:
+        """Joint targets (rad, m) -> the action that commands them."""
         lo, hi = self._ranges[:, 0], self._ranges[:, 1]
         return (2 * (q - lo) / (hi - lo) - 1).astype(np.float32)
+
+    @property
+    def joint_ranges(self) -> np.ndarray:
+        """(23, 2) the controlled joints' ranges (6 arm, then 17 hand): what actions normalise."""
+        return self._ranges
+
+    @property
+    def reference_pose(self) -> np.ndarray:
+        """(23,) the controlled joints' reference positions (the model's qpos0)."""
+        return self._ref
+
+    @property
+    def joint_qpos_adr(self) -> np.ndarray:
+        """(23,) where the controlled joints' positions sit in qpos."""
+        return self._qadr
+
+    def joint_positions(self) -> np.ndarray:
+        """(23,) the controlled joints' positions (6 arm, then 17 hand)."""
+        return self.data.qpos[self._qadr].copy()
+
+    def scissors_pose(self) -> tuple[np.ndarray, np.ndarray]:
+        """The scissors' free body: world position (m) and rotation matrix."""
+        return self.data.xpos[self._scissors].copy(), self.data.xmat[self._scissors].reshape(3, 3).copy()
+
+    def cut_point(self) -> np.ndarray:
+        """The tape's cut point in the world (m)."""
+        return self.data.site_xpos[self._cut_site].copy()
 
     def blade_opening(self) -> float:
         """Angle between the blades (rad): 0 closed, `open_angle` at the spring's rest."""
@@ -355,7 +384,8 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         ring_b = d.xpos[self._blade_b] + d.xmat[self._blade_b].reshape(3, 3) @ [RING_X, RING_Y, 0.0]
         return ring_a, ring_b
 
-    def _cut_point_local(self) -> np.ndarray:
+    def cut_point_local(self) -> np.ndarray:
+        """The tape's cut point in the scissors' frame (m)."""
         d = self.data
         rot = d.xmat[self._scissors].reshape(3, 3)
         return rot.T @ (d.site_xpos[self._cut_site] - d.xpos[self._scissors])
@@ -382,7 +412,7 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         palm = d.xpos[self.model.body("right_palm").id]
         ring_centre = d.xpos[self._scissors] + d.xmat[self._scissors].reshape(3, 3) @ np.array([RING_X, 0.0, 0.0])
         reach = dm_rewards.tolerance(float(np.linalg.norm(palm - ring_centre)), bounds=(0, 0.04), margin=0.2)
-        to_tape = dm_rewards.tolerance(float(np.linalg.norm(self._cut_point_local()[:2] - [0.04, -0.01])),
+        to_tape = dm_rewards.tolerance(float(np.linalg.norm(self.cut_point_local()[:2] - [0.04, -0.01])),
                                        bounds=(0, 0.01), margin=0.2) if info["grasped"] else 0.0
         close = closing_score(self._in_jaws, self.blade_opening(), self.cfg.close_threshold, self.cfg.open_angle)
         return (reach, float(info["grasped"]), to_tape, close)

@@ -140,7 +140,7 @@ def build_env(task: str, twin: bool, hc: dict, ac: dict | None, recorder, seed: 
                 from softflow_bench.real.twin import TwinScene
 
                 scene = TwinScene(seed=seed, **overrides)
-                parts, ranges = (scene, scene, scene, scene), scene.env._ranges
+                parts, ranges = (scene, scene, scene, scene), scene.env.joint_ranges
                 closers.append(scene.disconnect)
             else:
                 from softflow_bench.real.hardware import TerminalOperator
@@ -183,7 +183,7 @@ def _scissors_env(twin, hc, ac, recorder, seed, out, overrides, closers):
         from softflow_bench.real.twin import ScissorsTwinScene
 
         scene = ScissorsTwinScene(arm, arm_map, seed=seed, **overrides)
-        parts, ranges = (scene, scene, scene, scene), scene.env._ranges[6:]
+        parts, ranges = (scene, scene, scene, scene), scene.env.joint_ranges[6:]
         closers.append(scene.disconnect)
     else:
         from softflow_bench.real.hardware import ScissorsOperator

@@ -57,7 +57,7 @@ class TwinScene(_SimulatedScene):
 
     # ---- Hand ------------------------------------------------------------------------------
     def read(self) -> np.ndarray:
-        return self.env.data.qpos[self.env._qadr].copy()
+        return self.env.joint_positions()
 
     def command(self, q: np.ndarray) -> None:
         """Hold joint targets q (rad) for one control period, through the task's own step."""
@@ -65,12 +65,12 @@ class TwinScene(_SimulatedScene):
             self.env.data.ctrl[:] = self.read()
             mujoco.mj_step(self.env.model, self.env.data, nstep=self.env.substeps)
             return
-        action = hand.normalize(q, self.env._ranges).astype(np.float32)
+        action = hand.normalize(q, self.env.joint_ranges).astype(np.float32)
         _, self.last_reward, _, _, self.last_info = self.env.step(np.clip(action, -1, 1))
 
     # ---- ObjectTracker ---------------------------------------------------------------------
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.env._cube_in_palm()
+        return self.env.cube_in_palm()
 
     # ---- RewardSource ----------------------------------------------------------------------
     def episode_label(self, info: dict) -> dict:
@@ -102,21 +102,20 @@ class ScissorsTwinScene(_SimulatedScene):
 
     # ---- Hand ------------------------------------------------------------------------------
     def read(self) -> np.ndarray:
-        return self.env.data.qpos[self.env._qadr[6:]].copy()
+        return self.env.joint_positions()[6:]
 
     def command(self, q: np.ndarray) -> None:
         hand_q = q if self.torque else self.read()
         target = np.concatenate([self._measured_arm_q(), hand_q])
-        action = np.clip(hand.normalize(target, self.env._ranges), -1, 1).astype(np.float32)
+        action = np.clip(hand.normalize(target, self.env.joint_ranges), -1, 1).astype(np.float32)
         _, self.last_reward, _, _, self.last_info = self.env.step(action)
 
     # ---- ScissorsTracker -------------------------------------------------------------------
     def scissors(self) -> tuple[np.ndarray, np.ndarray, float]:
-        d, body = self.env.data, self.env._scissors
-        return d.xpos[body].copy(), d.xmat[body].reshape(3, 3).copy(), self.env.blade_opening()
+        return (*self.env.scissors_pose(), self.env.blade_opening())
 
     def cut_point(self) -> np.ndarray:
-        return self.env.data.site_xpos[self.env._cut_site].copy()
+        return self.env.cut_point()
 
     @property
     def cut(self) -> bool:

@@ -10,6 +10,7 @@ number, so a dataset is reproducible from (env, episodes, seed). Datasets are ca
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import importlib
 import os
@@ -58,16 +59,29 @@ def _expert_spec(env_name: str) -> ExpertSpec:
     return EXPERTS[env_name]
 
 
+def code_fingerprint(source: str) -> bytes:
+    """A module's code without its comments, docstrings and layout (its syntax tree): editing those
+    leaves what the module computes, and so its datasets' key, unchanged."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body \
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
 def expert_fingerprint(env_name: str) -> str:
     """Short hash of what defines the expert's data (its code, tuned data and the task's own
-    module), part of the cache key."""
+    module, the code read as syntax trees), part of the cache key."""
     import hashlib
     from importlib import resources
 
     spec = _expert_spec(env_name)
-    parts = [Path(_module(spec.module, "softflow_bench.experts").__file__).read_bytes()]
+    modules = [_module(spec.module, "softflow_bench.experts"), _module(spec.task_module, "softflow_bench.envs")]
+    parts = [code_fingerprint(Path(m.__file__).read_text()) for m in modules]
     parts += [resources.files("softflow_bench.assets").joinpath(name).read_bytes() for name in spec.assets]
-    parts.append(Path(_module(spec.task_module, "softflow_bench.envs").__file__).read_bytes())
     return hashlib.sha256(b"".join(parts)).hexdigest()[:8]
 
 

@@ -65,10 +65,10 @@ def test_observation_layout_matches_documentation(env):
     for name, n in OBS_LAYOUT:
         parts[name] = obs[start:start + n]
         start += n
-    np.testing.assert_allclose(parts["joint_pos"], env.data.qpos[env._qadr], atol=1e-6)
+    np.testing.assert_allclose(parts["joint_pos"], env.joint_positions(), atol=1e-6)
     np.testing.assert_allclose(parts["joint_vel"], env.data.qvel[env._vadr], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(parts["prev_action"], np.clip(a, -1, 1), atol=1e-6)
-    pos, rot = env._cube_in_palm()
+    pos, rot = env.cube_in_palm()
     np.testing.assert_allclose(parts["cube_pos"], pos, atol=1e-6)
     assert np.linalg.norm(parts["cube_pos"]) < 0.1  # the cube starts in the hand
     np.testing.assert_allclose(parts["cube_rot6d"], rot[:, :2].T.ravel(), atol=1e-6)
@@ -111,7 +111,7 @@ def test_drop_rule():
 
 def test_opening_the_hand_drops_the_cube_and_terminates(env):
     env.reset(seed=0)
-    open_hand = hand.normalize(env._ref, env._ranges).astype(np.float32)
+    open_hand = hand.normalize(env._ref, env.joint_ranges).astype(np.float32)
     for step in range(40):
         _, reward, terminated, truncated, info = env.step(open_hand)
         if terminated:
@@ -124,7 +124,7 @@ def test_opening_the_hand_drops_the_cube_and_terminates(env):
 def test_holding_the_grasp_keeps_the_cube_for_the_whole_episode():
     env = CubePronationEnv(episode_steps=60)
     env.reset(seed=5)
-    grasp = hand.normalize(env._grasp, env._ranges).astype(np.float32)
+    grasp = hand.normalize(env.grasp_pose, env.joint_ranges).astype(np.float32)
     for _ in range(60):
         _, _, terminated, truncated, info = env.step(grasp)
         assert not terminated

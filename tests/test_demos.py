@@ -56,3 +56,12 @@ def test_bad_arguments_exit_nonzero_and_write_nothing(tmp_path):
                              capture_output=True, text=True)
         assert out.returncode != 0 and "error" in out.stderr.lower()
     assert not (tmp_path / "minari").exists()
+
+
+def test_the_dataset_key_follows_the_code_and_not_its_comments_docstrings_or_layout():
+    from softflow_bench.demos import code_fingerprint
+
+    source = 'def act(x):\n    """Move."""\n    return x + 1  # one step\n'
+    assert code_fingerprint(source) == code_fingerprint('def act(x):\n    return (x +\n            1)\n')
+    assert code_fingerprint(source) != code_fingerprint('def act(x):\n    return x + 2\n')
+    assert code_fingerprint('"""Module."""\nA = 1\n') == code_fingerprint("A = 1\n")

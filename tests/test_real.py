@@ -140,7 +140,7 @@ def test_orca_core_hand_commands_and_reads_back_in_radians(ranges, mock_driver):
 
 def _twin_env(tmp_path, **kw):
     scene = TwinScene(seed=3)
-    ranges = scene.env._ranges
+    ranges = scene.env.joint_ranges
     return scene, RealHandEnv(scene, scene, scene, scene, ranges=ranges, recorder=EpisodeRecorder(tmp_path / "eps"),
                               safety=SafetyFilter(ranges), **kw)
 

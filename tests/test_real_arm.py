@@ -118,7 +118,7 @@ def _scissors_rig(server, tmp_path, episode_steps=40, stale_s=0.5, tracker=None)
     arm.connect()
     pose_map = ArmPoseMap(arm.pose())
     scene = ScissorsTwinScene(arm, pose_map, seed=1, episode_steps=episode_steps)
-    ranges = scene.env._ranges[6:]
+    ranges = scene.env.joint_ranges[6:]
     env = RealScissorsEnv(scene, arm, pose_map, arm_safety(BOX, [0.01] * 3 + [0.05] * 3), tracker or scene, scene,
                           scene, ranges, EpisodeRecorder(tmp_path / "eps"), SafetyFilter(ranges), realtime=True,
                           task=scene.env.cfg)
@@ -152,7 +152,7 @@ def test_an_episode_through_franky_sim_moves_the_arm_inside_the_box_and_is_recor
     assert np.all(targets >= BOX[:, 0] - 1e-6) and np.all(targets <= BOX[:, 1] + 1e-6)
     assert meta["ended_by"] == "time_limit" and len(arrays["actions"]) == 40
     # the stand-in in the scissors scene follows the arm that franky-sim moved
-    stand_in = scene.env.data.qpos[scene.env._qadr[:3]]
+    stand_in = scene.env.joint_positions()[:3]
     np.testing.assert_allclose(stand_in, measured[-1, :3], atol=0.01)
 
 

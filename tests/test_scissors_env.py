@@ -163,7 +163,7 @@ def test_scissors_rest_on_the_insert_with_rings_over_the_well(env):
 
     for seed in range(3):
         env.reset(seed=seed)
-        hold = env._normalize(env.data.ctrl[env._act])
+        hold = env.normalize(env.data.ctrl[env._act])
         for _ in range(20):
             _, _, _, _, info = env.step(hold)
         assert INSERT_H < env.data.xpos[env._scissors][2] < INSERT_H + 0.012  # resting on the insert, not tipped

@@ -90,12 +90,12 @@ class CubeExpert:
 
     def act(self) -> np.ndarray:
         env = self.env
-        drift = np.linalg.norm(env._cube_in_palm()[0] - env._start_offset)
+        drift = np.linalg.norm(env.cube_in_palm()[0] - env.start_offset)
         if drift > self.drift_limit or env.turns >= self.secure_turns:
             # Hold the start grasp: let it re-centre a drifting cube, or keep a secured gain.
-            q = env._grasp
+            q = env.grasp_pose
         else:
-            q = self.gaits[self.mode].targets(env._grasp, self.gait_time, env._ranges)
+            q = self.gaits[self.mode].targets(env.grasp_pose, self.gait_time, env.joint_ranges)
             self.gait_time += 1.0 / env.cfg.control_hz
-        a = hand.normalize(q, env._ranges) + self.rng.normal(0.0, self.action_noise, hand.NUM_JOINTS)
+        a = hand.normalize(q, env.joint_ranges) + self.rng.normal(0.0, self.action_noise, hand.NUM_JOINTS)
         return np.clip(a, -1.0, 1.0).astype(np.float32)

@@ -64,7 +64,7 @@ class HandKinematics:
         """Lowest collision-mesh vertex of each fingertip for the joint vector q (ACTION_IDS order)."""
         m, s = self.m, self.scratch
         s.qpos[:] = self.env.data.qpos
-        s.qpos[self.env._qadr] = q
+        s.qpos[self.env.joint_qpos_adr] = q
         mujoco.mj_kinematics(m, s)
         out = {}
         for finger in fingers:
@@ -80,7 +80,7 @@ class HandKinematics:
     def solve(self, finger: str, ring_a, ring_b, dz: float, start: np.ndarray) -> np.ndarray:
         """Joint vector putting `finger` dz above ring A's centre and the thumb dz above ring B's."""
         free = [IDX[n] for n in ("arm_x", "arm_y", "arm_z", "arm_yaw", f"{finger}_mcp", "thumb_pip")]
-        ranges = self.env._ranges
+        ranges = self.env.joint_ranges
 
         def residual(p):
             q = start.copy()
@@ -131,12 +131,12 @@ class ScissorsExpert:
     def _make_plan(self):
         env = self.env
         ring_a, ring_b = env.ring_centres()
-        start = env._ref.copy()
+        start = env.reference_pose.copy()
         for name, v in PRESHAPE[self.mode].items():
             start[IDX[name]] = v
         above = self.kin.solve(self.mode, ring_a, ring_b, 0.05, start)
         inside = self.kin.solve(self.mode, ring_a, ring_b, -self.depth, above)
-        self._waypoints = [(env._ref.copy(), above, 20), (above, inside, 15)]
+        self._waypoints = [(env.reference_pose.copy(), above, 20), (above, inside, 15)]
         self._phase, self._t, self._force, self._q = "move", 0, -10.0, inside.copy()
         self._lifted, self._hold_point = 0.0, None
 
@@ -155,8 +155,8 @@ class ScissorsExpert:
     def _move_cut_point_to(self, target_local: np.ndarray, gain: float) -> float:
         """Slide the arm so the tape's cut point moves towards `target_local` (scissors frame)."""
         env = self.env
-        c = env._cut_point_local()
-        rot = env.data.xmat[env._scissors].reshape(3, 3)
+        c = env.cut_point_local()
+        rot = env.scissors_pose()[1]
         step = np.clip(rot @ (c - target_local) * gain, -self.max_arm_step, self.max_arm_step)
         self._q[[IDX["arm_x"], IDX["arm_y"], IDX["arm_z"]]] += step
         return float(np.linalg.norm(c - target_local))
@@ -190,7 +190,7 @@ class ScissorsExpert:
             if err < 0.004 or self._t >= (50 if self._phase == "far" else 40):
                 self._phase, self._t = ("near", 0) if self._phase == "far" else ("cut", 0)
                 if self._phase == "cut":
-                    self._hold_point = env._cut_point_local().copy()
+                    self._hold_point = env.cut_point_local().copy()
         elif self._phase == "cut":
             self._move_cut_point_to(self._hold_point, 0.5)
         return self._servo(-0.1 if self._phase == "cut" else self.hold_opening)
@@ -198,6 +198,6 @@ class ScissorsExpert:
     def act(self) -> np.ndarray:
         if self._phase is None:
             self._make_plan()
-        q = np.clip(self._targets(), self.env._ranges[:, 0], self.env._ranges[:, 1])
-        a = self.env._normalize(q) + self.rng.normal(0.0, self.action_noise, len(q))
+        q = np.clip(self._targets(), self.env.joint_ranges[:, 0], self.env.joint_ranges[:, 1])
+        a = self.env.normalize(q) + self.rng.normal(0.0, self.action_noise, len(q))
         return np.clip(a, -1.0, 1.0).astype(np.float32)

@@ -29,8 +29,8 @@ def gait_score(env: CubePronationEnv, gait: Gait, seeds=(0, 1), seconds: float =
     for seed in seeds:
         env.reset(seed=seed)
         for step in range(int(seconds * env.cfg.control_hz)):
-            q = gait.targets(env._grasp, step / env.cfg.control_hz, env._ranges)
-            _, _, dropped, _, _ = env.step(hand.normalize(q, env._ranges))
+            q = gait.targets(env.grasp_pose, step / env.cfg.control_hz, env.joint_ranges)
+            _, _, dropped, _, _ = env.step(hand.normalize(q, env.joint_ranges))
             if dropped:
                 total -= 1.5
                 break
