@@ -63,6 +63,10 @@ def test_flow_samples_faster_than_diffusion(benchmark):
     assert ratio >= 1.2 and sampling_ratio >= 1.2
 
 
+#: A baseline's update at batch 256 over SOFT-FLOW's, at most (measured 0.46 and 0.63).
+MAX_OVER_SOFTFLOW = {"sac": 1.0, "diffusion": 1.5}
+
+
 @pytest.mark.parametrize("algo", ["sac", "diffusion"])
 def test_update_batch_256_beside_softflow(benchmark, algo):
     torch.set_num_threads(1)
@@ -81,3 +85,6 @@ def test_update_batch_256_beside_softflow(benchmark, algo):
           f"({med[algo] / med['softflow']:.2f}x)")
     benchmark.extra_info.update(ms=med[algo], softflow_ms=med["softflow"])
     benchmark.pedantic(updates[algo], rounds=3, iterations=1)
+    # measured on the development machine: sac 0.46x, diffusion 0.63x of SOFT-FLOW's update. A
+    # baseline's update far dearer than the method's would make its rows cost more than they show.
+    assert med[algo] / med["softflow"] <= MAX_OVER_SOFTFLOW[algo]
