@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -58,6 +59,31 @@ class ChunkCritic(nn.Module):
         return torch.stack([m(x).squeeze(-1) for m in self.members])
 
 
+@dataclass(frozen=True)
+class CriticKind:
+    """What an algorithm's critic scores of a chunk, and the TD target's inputs it learns from."""
+
+    first_action_only: bool
+    """Q(s_t, a_t) of the chunk's first action (a per-step critic), else Q(s_t, a_{t:t+H})."""
+
+    def scored_dim(self, action_dim: int, chunk_dim: int) -> int:
+        return action_dim if self.first_action_only else chunk_dim
+
+    def scored(self, chunk: torch.Tensor, action_dim: int) -> torch.Tensor:
+        return chunk[..., :action_dim] if self.first_action_only else chunk
+
+    def td_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """(next observation, rewards, steps, terminated) of the TD target: after the whole chunk,
+        or, for a per-step critic, after its first action (a one-step target)."""
+        if self.first_action_only:
+            return batch["next_obs1"], batch["rewards"][:, :1], torch.ones_like(batch["steps"]), batch["terminated1"]
+        return batch["next_obs"], batch["rewards"], batch["steps"], batch["terminated"]
+
+
+#: AlgoSpec.critic -> its kind (imitation-only algorithms, "none", keep an unused chunk critic).
+CRITIC_KINDS = {"chunk": CriticKind(False), "step": CriticKind(True), "none": CriticKind(False)}
+
+
 class Agent(nn.Module):
     """Policy + critic of one algorithm, with the losses of the four stages."""
 
@@ -67,8 +93,9 @@ class Agent(nn.Module):
         self.action_dim, self.chunk_dim = action_dim, cfg.chunk * action_dim
         self.normalizer = ObsNormalizer(obs_dim)
         self.policy = make_policy(self.spec.policy, self.chunk_dim, obs_dim, cfg)
-        scored = action_dim if self.spec.critic == "step" else self.chunk_dim
-        self.critic = ChunkCritic(obs_dim, scored, cfg.width, cfg.critics)
+        self.critic_kind = CRITIC_KINDS[self.spec.critic]
+        self.critic = ChunkCritic(obs_dim, self.critic_kind.scored_dim(action_dim, self.chunk_dim), cfg.width,
+                                  cfg.critics)
         self.target_critic = copy.deepcopy(self.critic).requires_grad_(False)
         # dsrl_na: Q^W(s, w) over the diffusion's starting noise, regressed onto Q(s, decode(w))
         self.noise_critic = (ChunkCritic(obs_dim, self.chunk_dim, cfg.width, cfg.critics)
@@ -81,12 +108,8 @@ class Agent(nn.Module):
         self.critic_opt = torch.optim.Adam(self.critic_parameters(), lr=cfg.lr)
         self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.lr)
 
-    def _scored(self, chunk: torch.Tensor) -> torch.Tensor:
-        """What the critic sees of a chunk: all of it, or its first action for a step critic."""
-        return chunk[..., : self.action_dim] if self.spec.critic == "step" else chunk
-
     def q(self, obs_n: torch.Tensor, chunk: torch.Tensor, target: bool = False) -> torch.Tensor:
-        return (self.target_critic if target else self.critic)(obs_n, self._scored(chunk))
+        return (self.target_critic if target else self.critic)(obs_n, self.critic_kind.scored(chunk, self.action_dim))
 
     def critic_parameters(self) -> list[nn.Parameter]:
         """What the critic optimiser trains: the critic ensemble, and the noise critic if there is one."""
@@ -134,12 +157,8 @@ class Agent(nn.Module):
 
     def critic_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         s = self.normalizer(batch["obs"])
-        if self.spec.critic == "step":  # one-step target from the state after the chunk's first action
-            s_next = self.normalizer(batch["next_obs1"])
-            rewards, steps, terminated = batch["rewards"][:, :1], torch.ones_like(batch["steps"]), batch["terminated1"]
-        else:
-            s_next = self.normalizer(batch["next_obs"])
-            rewards, steps, terminated = batch["rewards"], batch["steps"], batch["terminated"]
+        next_obs, rewards, steps, terminated = self.critic_kind.td_inputs(batch)
+        s_next = self.normalizer(next_obs)
         with torch.no_grad():
             q_next = self._next_q(s_next, generator)
             # drawn on the generator's own device (a CUDA generator cannot draw on the CPU)
