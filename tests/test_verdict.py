@@ -16,6 +16,8 @@ def test_intervals_and_improvement_probabilities_say_what_the_runs_show():
     assert est["same"]["mean"] == pytest.approx((0.6, 0.6, 0.6)) and est["same"]["runs"] == 5
     point, lo, hi = est["spread"]["mean"]
     assert point == pytest.approx(0.5) and lo < 0.4 and hi > 0.6
+    # a row's interval does not move when another algorithm joins the table
+    assert stats.interval_estimates({"spread": np.array([0.1, 0.3, 0.5, 0.7, 0.9])})["spread"] == est["spread"]
     assert stats.probability_of_improvement(np.array([0.9, 0.8]), np.array([0.1, 0.2]))[0] == 1.0
     assert stats.probability_of_improvement(np.array([0.5, 0.5]), np.array([0.5, 0.5]))[0] == 0.5  # ties: half
     a, b = np.array([0.89, 0.84, 0.72, 0.79, 0.85]), np.array([0.88, 0.89, 0.80, 0.86, 0.88])

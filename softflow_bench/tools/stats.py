@@ -36,11 +36,14 @@ def interval_estimates(scores: dict[str, np.ndarray], reps: int = REPS, seed: in
     def both(x: np.ndarray) -> np.ndarray:
         return np.array([metrics.aggregate_mean(x), metrics.aggregate_iqm(x)])
 
-    score_dict = {k: np.asarray(v, dtype=float).reshape(-1, 1) for k, v in scores.items()}
-    points, intervals = _bootstrap(score_dict, both, reps, seed)
-    return {k: {"mean": (float(points[k][0]), float(intervals[k][0, 0]), float(intervals[k][1, 0])),
-                "iqm": (float(points[k][1]), float(intervals[k][0, 1]), float(intervals[k][1, 1])),
-                "runs": len(score_dict[k])} for k in score_dict}
+    out = {}
+    for k, v in scores.items():  # each on its own draws: a row does not move when another is added
+        x = np.asarray(v, dtype=float).reshape(-1, 1)
+        points, intervals = _bootstrap({k: x}, both, reps, seed)
+        out[k] = {"mean": (float(points[k][0]), float(intervals[k][0, 0]), float(intervals[k][1, 0])),
+                  "iqm": (float(points[k][1]), float(intervals[k][0, 1]), float(intervals[k][1, 1])),
+                  "runs": len(x)}
+    return out
 
 
 def probability_of_improvement(x: np.ndarray, y: np.ndarray, reps: int = REPS, seed: int = 0) -> tuple:
