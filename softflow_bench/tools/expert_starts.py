@@ -25,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from softflow_bench.tools.evaluate import RESULTS, wilson_interval
-from softflow_bench.tools.leaderboard import offline_point, started_from
+from softflow_bench.tools.leaderboard import episode_records, offline_point, started_from
 
 
 def evaluation_records(run: Path, evaluation: str) -> tuple[dict, list[dict]]:
@@ -35,11 +35,10 @@ def evaluation_records(run: Path, evaluation: str) -> tuple[dict, list[dict]]:
     if not path.is_file():
         raise ValueError(f"{run} is not a finished run (no summary.json)")
     summary = json.loads(path.read_text())
-    point = summary.get("final") if evaluation == "final" else offline_point(summary)
-    name = (point or {}).get("episodes_file")
-    if not name or not (run / name).is_file():
+    records = episode_records(run, summary.get("final") if evaluation == "final" else offline_point(summary))
+    if records is None:
         raise ValueError(f"{run} kept no per-episode records of its {evaluation} evaluation")
-    return summary, [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
+    return summary, records
 
 
 def expert_successes(env_name: str, env_id: str, seeds) -> dict[int, bool]:

@@ -86,13 +86,20 @@ def rows(runs: Path, say=print) -> list[dict]:
     return out
 
 
+def episode_records(run: Path, point: dict | None) -> list[dict] | None:
+    """The per-episode records of one evaluation of a run's curve (`point`), where it kept them."""
+    name = (point or {}).get("episodes_file")
+    if not name or not (run / name).is_file():
+        return None
+    return [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
+
+
 def final_episodes(run: Path, summary: dict, point: dict | None = None) -> dict[str, float] | None:
     """{evaluation episode seed: success} of the run's final evaluation (or of `point`, another
     evaluation of its curve), where it kept its episodes."""
-    name = ((point if point is not None else summary.get("final")) or {}).get("episodes_file")
-    if not name or not (run / name).is_file():
+    records = episode_records(run, point if point is not None else summary.get("final"))
+    if records is None:
         return None
-    records = [json.loads(line) for line in (run / name).read_text().splitlines() if line.strip()]
     return {str(r["seed"]): float(r["success"]) for r in records if r["success"] is not None}
 
 
