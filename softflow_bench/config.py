@@ -300,7 +300,8 @@ def _field_docs() -> dict[str, str]:
 
 def parse_args(argv=None) -> tuple[RunConfig, set[str]]:
     """Parse the command line into a RunConfig. Returns it and the names given explicitly."""
-    docs = _field_docs()
+    # argparse formats help with %-style interpolation: a literal % in a docstring must be doubled
+    docs = {name: doc.replace("%", "%%") for name, doc in _field_docs().items()}
     p = argparse.ArgumentParser(prog="python -m softflow_bench.run",
                                 description="Train and evaluate an algorithm on a task (see README).")
     defaults = RunConfig()

@@ -176,3 +176,14 @@ def test_a_run_is_resumed_only_on_the_device_type_it_was_trained_on(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a readable checkpoint"):
         validated(argv + ["--resume", "--device", "cpu"])
+
+
+@pytest.mark.parametrize("module", ["softflow_bench.run", "softflow_bench.tools.grid", "softflow_bench.tools.sweep",
+                                    "softflow_bench.tools.evaluate", "softflow_bench.tools.tune_temperature",
+                                    "softflow_bench.tools.leaderboard", "softflow_bench.tools.paired",
+                                    "softflow_bench.tools.expert_starts", "softflow_bench.tools.imitation_error"])
+def test_every_command_prints_its_help(module):
+    # each flag's help comes from prose (RunConfig's field docstrings): a literal % once crashed argparse
+    proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "usage:" in proc.stdout
