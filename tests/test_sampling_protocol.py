@@ -173,6 +173,47 @@ def test_tune_temperature_searches_on_validation_seeds_and_names_its_choice(smok
     assert bad.returncode == 2 and "positive and finite" in bad.stderr
 
 
+def test_an_interrupted_temperature_search_resumes_and_its_episodes_compare_paired(smoke_run, tmp_path):
+    out, env = smoke_run
+    cmd = [sys.executable, "-m", "softflow_bench.tools.tune_temperature", str(out), "--name", "t",
+           "--results", str(tmp_path), "--episodes", "2", "--temperatures", "0.1", "0.7", "1.0"]
+    # killed for real once its first temperature is done
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in proc.stdout:
+        if "T=0.1:" in line:
+            proc.kill()
+            break
+    proc.wait(timeout=60)
+    partial = tmp_path / "t.partial.jsonl"
+    assert not (tmp_path / "t.json").exists() and len(partial.read_text().splitlines()) == 1
+    with partial.open("a") as f:
+        f.write('{"run": "cut short')  # a line the kill interrupted is dropped, not fatal
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "T=0.1: success" in resumed.stdout and "kept from the interrupted search" in resumed.stdout
+    assert not partial.exists()
+    table = json.loads((tmp_path / "t.json").read_text())
+    fresh = subprocess.run(cmd[:-6] + ["--name", "u", "--results", str(tmp_path), "--episodes", "2",
+                                       "--temperatures", "0.1", "0.7", "1.0"],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    uninterrupted = json.loads((tmp_path / "u.json").read_text())
+    drop = ("episode_records",)
+    assert [{k: v for k, v in r.items() if k not in drop} for r in table["rows"]] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in uninterrupted["rows"]]
+    for row in table["rows"]:
+        assert [r["seed"] for r in row["episode_records"]] == [2_000_000, 2_000_001]  # validation seeds
+    # the episodes kept: two temperatures of one search compare start by start
+    paired = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(tmp_path / "t.json"),
+                             str(tmp_path / "u.json"), "--before-temperature", "0.1", "--after-temperature", "0.7"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert paired.returncode == 0, paired.stderr[-2000:]
+    assert "over 2 episode pairs" in paired.stdout
+    unnamed = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(tmp_path / "t.json"),
+                              str(tmp_path / "u.json")], env=env, capture_output=True, text=True, timeout=120)
+    assert unnamed.returncode == 2 and "several temperatures" in unnamed.stderr
+
+
 def test_held_out_demonstrations_leave_training_and_their_loss_is_logged_during_bc(shared_env):
     root, env = shared_env
     out = root / "held_out"

@@ -1,12 +1,13 @@
 """The change in success between two re-evaluations of the same runs, episode by episode.
 
-    python -m softflow_bench.tools.paired BEFORE.json AFTER.json
+    python -m softflow_bench.tools.paired BEFORE.json AFTER.json [--before-temperature T] [--after-temperature T]
 
 BEFORE and AFTER are tables written by `softflow_bench.tools.evaluate` (results/evals/NAME.json),
-e.g. the same runs' offline and final policies. Episodes are paired by (run seed, evaluation
-episode seed): both evaluations played the same starts, so their difference is free of the
-between-start spread. Prints the mean of AFTER - BEFORE with the 95 % interval of
-tools.stats.paired_difference, per run seed and pooled.
+e.g. the same runs' offline and final policies, or by `softflow_bench.tools.tune_temperature`
+(results/sweeps/NAME.json; its rows span several temperatures, so name the one to compare).
+Episodes are paired by (run seed, evaluation episode seed): both evaluations played the same
+starts, so their difference is free of the between-start spread. Prints the mean of AFTER -
+BEFORE with the 95 % interval of tools.stats.paired_difference, per run seed and pooled.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ from pathlib import Path
 from softflow_bench.tools.stats import paired_difference
 
 
-def outcomes(path: Path) -> dict[tuple[int, int], float]:
-    """{(run seed, episode seed): success} of an evaluate table; ValueError if it kept no episodes."""
+def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, int], float]:
+    """{(run seed, episode seed): success} of an evaluate or temperature-search table (its rows at
+    `temperature`, when given); ValueError if it kept no episodes or mixes temperatures unasked."""
     rows = json.loads(path.read_text())["rows"]
+    if temperature is not None:
+        rows = [row for row in rows if row["temperature"] == temperature]
+        if not rows:
+            raise ValueError(f"{path} has no rows at temperature {temperature}")
+    elif len({(row["seed"], row.get("temperature")) for row in rows}) > len({row["seed"] for row in rows}):
+        raise ValueError(f"{path} holds several temperatures per run: choose one with --before-temperature "
+                         f"or --after-temperature")
     out = {}
     for row in rows:
         if "episode_records" not in row:
@@ -34,9 +43,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("before", type=Path, help="an evaluate table (.json)")
     p.add_argument("after", type=Path, help="another one, of the same runs")
+    p.add_argument("--before-temperature", type=float, help="BEFORE's rows at this temperature (a search's table)")
+    p.add_argument("--after-temperature", type=float, help="AFTER's rows at this temperature (a search's table)")
     args = p.parse_args(argv)
     try:
-        before, after = outcomes(args.before), outcomes(args.after)
+        before = outcomes(args.before, args.before_temperature)
+        after = outcomes(args.after, args.after_temperature)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError: also bad JSON
         p.error(str(exc))
     seeds = sorted({s for s, _ in before} & {s for s, _ in after})

@@ -12,13 +12,18 @@ Two choices come out of one search. Acting (evaluation): the temperature with th
 success over the given runs (ties: the higher mean return). Exploring (the online stage): the
 highest temperature whose mean success is still at least EXPLORE_KEEP of the best, so online
 episodes are as varied as the policy allows without failing much more often than it acts (and
-never below the acting temperature). Writes results/sweeps/NAME.md and .json, the command at the top.
+never below the acting temperature). Writes results/sweeps/NAME.md and .json, the command at the top;
+each row keeps its episodes (`episode_records`), so `softflow_bench.tools.paired` can compare two
+searches start by start. Each finished (run, temperature) is appended to NAME.partial.jsonl as it
+ends: the same command, interrupted, resumes from there (a row is reused only for the same policy
+file, bit for bit, and the same number of episodes).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import shlex
 import sys
@@ -35,8 +40,14 @@ GRID = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
 EXPLORE_KEEP = 0.9
 
 
-def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
-    """One row per temperature for one run's policy (`loaded` = evaluate.load_run's result)."""
+def policy_digest(run: Path, policy: str) -> str:
+    """A short hash of a run's policy file: a resumed search reuses rows of this very policy only."""
+    return hashlib.sha256((run / policy).read_bytes()).hexdigest()[:16]
+
+
+def sweep_run(run: Path, loaded, temperatures, episodes: int, done: dict[float, dict], save) -> list[dict]:
+    """One row per temperature for one run's policy (`loaded` = evaluate.load_run's result); rows in
+    `done` (by temperature) are reused, each new one is passed to `save` as soon as it is made."""
     import torch
 
     from softflow_bench.learner import VALIDATION_SEED_BASE, evaluate_policy
@@ -45,16 +56,36 @@ def sweep_run(run: Path, loaded, temperatures, episodes: int) -> list[dict]:
     agent, env = agent_of_run(cfg, env_id, state)
     rows = []
     for t in temperatures:
+        if t in done:
+            rows.append(done[t])
+            print(f"{run} T={t}: success {done[t]['success_rate']:.3f} (kept from the interrupted search)")
+            continue
         # a generator seeded per value: a row does not depend on which other values were swept
         gen = torch.Generator().manual_seed(cfg.seed)
-        metrics, _ = evaluate_policy(env, agent, dataclasses.replace(cfg, temperature=t), gen, episodes,
-                                  desc=f"{run.name} T={t}", seed_base=VALIDATION_SEED_BASE)
+        metrics, records = evaluate_policy(env, agent, dataclasses.replace(cfg, temperature=t), gen, episodes,
+                                           desc=f"{run.name} T={t}", seed_base=VALIDATION_SEED_BASE)
         successes = round(metrics["success_rate"] * episodes)
-        rows.append({"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "temperature": t,
-                     "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
-                     "success_ci95": wilson_interval(successes, episodes)})
+        row = {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "temperature": t,
+               "episodes": episodes, "candidates": cfg.candidates, "git_commit": commit, **metrics,
+               "success_ci95": wilson_interval(successes, episodes), "episode_records": records}
+        save(row)
+        rows.append(row)
         print(f"{run} T={t}: success {metrics['success_rate']:.3f}, return {metrics['return_mean']:.2f}", flush=True)
     env.close()
+    return rows
+
+
+def finished_rows(partial: Path) -> dict[tuple, dict]:
+    """{(run, policy digest, temperature, episodes): row} of an interrupted search's partial file;
+    a line cut short by the interruption is dropped (its value is simply run again)."""
+    rows = {}
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            try:
+                row = json.loads(line)
+                rows[(row["run"], row["policy_digest"], row["temperature"], row["episodes"])] = row
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
     return rows
 
 
@@ -117,15 +148,27 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    rows = [row for run, run_loaded in zip(args.runs, loaded)
-            for row in sweep_run(run, run_loaded, args.temperatures, args.episodes)]
     args.results.mkdir(parents=True, exist_ok=True)
+    partial = args.results / f"{args.name}.partial.jsonl"
+    kept = finished_rows(partial)
+    rows = []
+    for run, run_loaded in zip(args.runs, loaded):
+        digest = policy_digest(run, args.policy)
+        done = {t: row for (r, d, t, n), row in kept.items() if (r, d, n) == (str(run), digest, args.episodes)}
+
+        def save(row, digest=digest):
+            row["policy_digest"] = digest
+            with partial.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+
+        rows += sweep_run(run, run_loaded, args.temperatures, args.episodes, done, save)
     command = "python -m softflow_bench.tools.tune_temperature " + shlex.join(argv)
     (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.policy))
     best, explore, by_t = choose(rows)
     (args.results / f"{args.name}.json").write_text(json.dumps(
         {"command": command, "chosen": best, "explore": explore, "by_temperature": {str(k): v for k, v in by_t.items()},
          "rows": rows}, indent=1))
+    partial.unlink(missing_ok=True)  # the table holds every row now
     print(f"chosen temperature {best} (acting), {explore} (exploring); wrote {args.results / args.name}.md")
     return 0
 
