@@ -104,9 +104,11 @@ class Agent(nn.Module):
         self.log_alpha = nn.Parameter(torch.tensor(float(np.log(max(cfg.alpha, 1e-8)))), requires_grad=cfg.auto_alpha)
         # Adam keeps its moments on the parameters' device, made at the first step: `.to(device)`
         # after construction moves the parameters these optimisers hold.
-        self.actor_opt = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr)
-        self.critic_opt = torch.optim.Adam(self.critic_parameters(), lr=cfg.lr)
-        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.lr)
+        # foreach: one multi-tensor step instead of a Python loop over parameters; the same
+        # arithmetic, bit for bit, a few per cent off a BC update on one CPU thread (benchmarks)
+        self.actor_opt = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr, foreach=True)
+        self.critic_opt = torch.optim.Adam(self.critic_parameters(), lr=cfg.lr, foreach=True)
+        self.alpha_opt = torch.optim.Adam([self.log_alpha], lr=cfg.lr, foreach=True)
 
     def q(self, obs_n: torch.Tensor, chunk: torch.Tensor, target: bool = False) -> torch.Tensor:
         return (self.target_critic if target else self.critic)(obs_n, self.critic_kind.scored(chunk, self.action_dim))
