@@ -69,11 +69,15 @@ def run_device(name: str) -> torch.device:
 
 
 def checkpoint_device(path: Path) -> str:
-    """The device type a checkpoint was trained on (checkpoints from before it was saved: cpu)."""
+    """The device type a checkpoint was trained on (every checkpoint of this format records it)."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("device", "cpu")
+        device = torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("device")
     except (RuntimeError, OSError, EOFError, AttributeError) as exc:
         raise ConfigError(f"--resume: {path} is not a readable checkpoint ({exc})") from None
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--resume: {path} names no device it was trained on (device={device!r}): "
+                          f"not a checkpoint of this softflow-bench; start the run again in a new --out")
+    return device
 
 
 def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:

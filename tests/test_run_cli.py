@@ -176,6 +176,9 @@ def test_a_run_is_resumed_only_on_the_device_type_it_was_trained_on(tmp_path):
     (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="not a readable checkpoint"):
         validated(argv + ["--resume", "--device", "cpu"])
+    torch.save({"agent": {}}, tmp_path / "checkpoint.pt")  # readable, but records no device
+    with pytest.raises(ConfigError, match="names no device it was trained on"):
+        validated(argv + ["--resume", "--device", "cpu"])
 
 
 @pytest.mark.parametrize("module", ["softflow_bench.run", "softflow_bench.tools.grid", "softflow_bench.tools.sweep",
