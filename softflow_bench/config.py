@@ -219,6 +219,9 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # every value from 0.05 to 1.0; 0.7 wins on return (results/sweeps/bc_diffusion_temperature_cube_pronation.md).
     # Exploring: 1.0 by the protocol's rule, which the diffusion algorithms' cap (0.7) lowers.
     ("cube_pronation", "diffusion"): dict(temperature=0.7, explore_temperature=1.0),
+    # DSRL's policy before RL is that BC diffusion policy itself (its noise actor starts at N(0, I)),
+    # so the same search chose its temperatures; its cap (0.7) lowers the exploring one too.
+    ("cube_pronation", "dsrl"): dict(temperature=0.7, explore_temperature=1.0),
 }
 
 ALGOS = tuple(ALGORITHMS)
