@@ -177,20 +177,26 @@ def test_an_interrupted_temperature_search_resumes_and_its_episodes_compare_pair
     out, env = smoke_run
     cmd = [sys.executable, "-m", "softflow_bench.tools.tune_temperature", str(out), "--name", "t",
            "--results", str(tmp_path), "--episodes", "2", "--temperatures", "0.1", "0.7", "1.0"]
-    # killed for real once its first temperature is done
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    for line in proc.stdout:
-        if "T=0.1:" in line:
-            proc.kill()
-            break
-    proc.wait(timeout=60)
+    from softflow_bench.tools.tune_temperature import finished_rows
+
+    def killed_after(temperature: str) -> None:  # killed for real once that temperature is done
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in proc.stdout:
+            if f"T={temperature}:" in line:
+                proc.kill()
+                break
+        proc.wait(timeout=60)
+
+    killed_after("0.1")
     partial = tmp_path / "t.partial.jsonl"
     assert not (tmp_path / "t.json").exists() and len(partial.read_text().splitlines()) == 1
     with partial.open("a") as f:
         f.write('{"run": "cut short')  # a line the kill interrupted is dropped, not fatal
+    killed_after("0.7")  # kept 0.1, made 0.7 on a line of its own
+    assert sorted(t for _, _, t, _ in finished_rows(partial)) == [0.1, 0.7]
     resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "T=0.1: success" in resumed.stdout and "kept from the interrupted search" in resumed.stdout
+    assert resumed.stdout.count("kept from the interrupted search") == 2
     assert not partial.exists()
     table = json.loads((tmp_path / "t.json").read_text())
     fresh = subprocess.run(cmd[:-6] + ["--name", "u", "--results", str(tmp_path), "--episodes", "2",

@@ -151,6 +151,9 @@ def main(argv=None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     partial = args.results / f"{args.name}.partial.jsonl"
     kept = finished_rows(partial)
+    if partial.exists() and not partial.read_bytes().endswith(b"\n"):
+        with partial.open("a") as f:  # end the line a kill cut short, so the next row starts its own
+            f.write("\n")
     rows = []
     for run, run_loaded in zip(args.runs, loaded):
         digest = policy_digest(run, args.policy)
