@@ -27,6 +27,23 @@ def test_a_grid_runs_on_local_ray_skips_what_is_done_and_refuses_bad_runs(shared
         assert summary["config"]["threads"] == 1 and summary["online_episodes"] == 2
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to do, 2 finished already" in again.stdout
+    # today's command would make them differently (as after a default changes): listed, kept, skipped
+    changed = args + ["--", "--final-eval-episodes", "3"]
+    listed = subprocess.run(changed, env=env, capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
+    assert "0 runs to do, 0 finished already, 2 stale" in listed.stdout
+    assert "final_eval_episodes (saved 2, now 3)" in listed.stdout
+    run_dir = storage / "cube_pronation" / "sac_chunked" / "seed0"
+    old_final = json.loads((run_dir / "summary.json").read_text())["final"]
+    rerun = subprocess.run(GRID + ["--envs", "cube_pronation", "--algos", "sac_chunked", "--tier", "smoke", "--storage",
+                                   str(storage), "--cpus", "1", "--rerun-stale", "--", "--final-eval-episodes", "3"],
+                           env=env, capture_output=True, text=True, timeout=900)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    assert "1 of 1 runs finished" in rerun.stdout
+    assert json.loads((run_dir / "summary.json").read_text())["config"]["final_eval_episodes"] == 3
+    (earlier,) = [d for d in (run_dir.parent / "earlier").iterdir() if d.is_dir()]
+    assert earlier.name.startswith("seed0-")  # nothing lost: the stale run, whole, where tables do not look
+    assert json.loads((earlier / "summary.json").read_text())["final"] == old_final
     bad = subprocess.run(GRID + ["--envs", "cube_pronation", "--algos", "nope", "--tier", "smoke", "--storage",
                                  str(tmp_path / "other")], env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "choose one of" in bad.stderr and not (tmp_path / "other").exists()

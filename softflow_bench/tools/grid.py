@@ -12,6 +12,11 @@ run's own --resume; a run whose process or worker died is tried again (--retries
 that would reuse another's BC policy (the same BC cache key) start once that one has finished.
 Every run is checked before the first starts. Arguments after `--` go to every run. Ends with the
 failures, each with its log, and exit 1 if there were any.
+
+A finished run that today's defaults (and the given arguments) would no longer make, say after a
+family's temperature was chosen, is listed and skipped; with --rerun-stale it is moved, whole, to
+<storage>/<env>/<algo>/earlier/seed<N>-<its commit> (where the leaderboard does not look; nothing
+is deleted) and made again.
 """
 
 from __future__ import annotations
@@ -61,6 +66,34 @@ def one_run(env: str, algo: str, seed: int, tier: str, out: str, extra: list[str
     return json.loads((out_dir / "summary.json").read_text())["final"]
 
 
+def stale_fields(out: Path, env: str, algo: str, seed: int, tier: str, extra: list[str]) -> list[str]:
+    """The fields in which the finished run in `out` differs from the one this grid would start."""
+    from softflow_bench.config import parse_args, resolve
+    from softflow_bench.run import changed_on_resume
+
+    cfg, given = parse_args(run_args(env, algo, seed, tier, out, extra))
+    cfg = resolve(cfg, given)
+    try:
+        return changed_on_resume(json.loads((out / "summary.json").read_text())["config"], cfg)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:  # another format, or no config kept
+        return [f"a config this version cannot compare ({type(exc).__name__}: {exc})"]
+
+
+def set_aside(out: Path) -> Path:
+    """Move a stale run (and its log) to <algo>/earlier/seed<N>-<commit>; returns where it went."""
+    commit = json.loads((out / "summary.json").read_text()).get("git_commit", "unknown")[:10]
+    target = out.parent / "earlier" / f"{out.name}-{commit}"
+    n = 1
+    while target.exists():  # two stale runs of one commit: keep both
+        target, n = out.parent / "earlier" / f"{out.name}-{commit}-{n}", n + 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.rename(target)
+    log = out.parent / f"{out.name}.log"
+    if log.exists():
+        log.rename(target.parent / f"{target.name}.log")
+    return target
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -74,6 +107,8 @@ def main(argv=None) -> int:
     p.add_argument("--storage", type=Path, default=ROOT / "results" / "runs", help="where the runs go")
     p.add_argument("--cpus", type=int, default=None, help="CPUs of the local instance (default: all)")
     p.add_argument("--retries", type=int, default=2, help="times a failed run is tried again, resuming")
+    p.add_argument("--rerun-stale", action="store_true",
+                   help="move finished runs that today's defaults would not make to <algo>/earlier/ and rerun them")
     args = p.parse_args(own)
     try:
         import ray
@@ -88,22 +123,37 @@ def main(argv=None) -> int:
         grid_seeds = seeds(args.seeds)
     except ValueError:
         p.error(f"--seeds takes numbers and ranges like 0-4, got {args.seeds}")
-    jobs, done = [], 0
+    jobs, done, stale = [], 0, []
     for env in args.envs:
         for algo in args.algos:
             for seed in grid_seeds:
                 out = args.storage / env / algo / f"seed{seed}"
-                if (out / "summary.json").exists():
-                    done += 1
-                    continue
                 try:  # every run checked before the first starts: a bad one changes nothing
-                    cfg, _ = validated(run_args(env, algo, seed, args.tier, out, extra))
+                    if (out / "summary.json").exists():
+                        changed = stale_fields(out, env, algo, seed, args.tier, extra)
+                        if not changed:
+                            done += 1
+                            continue
+                        stale.append((out, changed))
+                        if not args.rerun_stale:
+                            continue
+                        # checked as a fresh run: `out` is moved aside only once every run has passed
+                        run_argv = run_args(env, algo, seed, args.tier, out.parent / f"{out.name}-rerun", extra)
+                    else:
+                        run_argv = run_args(env, algo, seed, args.tier, out, extra)
+                    cfg, _ = validated(run_argv)
                 except ConfigError as exc:
                     print(f"error: {env}/{algo}/seed{seed}: {exc}", file=sys.stderr)
                     return 2
                 jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out),
                              "bc_key": str(bc_cache_path(cfg))})
-    print(f"{len(jobs)} runs to do, {done} finished already")
+    for out, changed in stale:
+        if args.rerun_stale:
+            print(f"stale: {out} (made with other {', '.join(changed)}) moved to {set_aside(out)}; running it again")
+        else:
+            print(f"stale: {out} was made with other {', '.join(changed)} than today's; skipped "
+                  f"(--rerun-stale moves it to {out.parent / 'earlier'}/ and runs it again)")
+    print(f"{len(jobs)} runs to do, {done} finished already" + (f", {len(stale)} stale" if stale else ""))
     if not jobs:
         return 0
     if args.address:
