@@ -28,6 +28,13 @@ class AlgoSpec:
     noise_critic: bool = False
     """dsrl policies: the actor maximises a noise-space critic Q^W(s, w) instead of the chunk critic
     through the denoiser (DSRL's noise aliasing; `softflow_bench.agent.Agent`)."""
+    family: str | None = None
+    """The sampling protocol's family (FAMILY_DEFAULTS' key; None: the policy). One search per BC
+    policy that acts differently: sac's per-step Gaussian is searched apart from the chunk Gaussian."""
+
+    @property
+    def sampling_family(self) -> str:
+        return self.family or self.policy
 
     @property
     def imitation_only(self) -> bool:
@@ -54,7 +61,8 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     # made at lambda = 100, which sac keeps (its rows ran with it; not re-swept at softflow's 30);
     # with H = 1 the chunk critic is the usual per-step critic and its target the one-step target.
     "sac": AlgoSpec("gaussian", "chunk", "per-step tanh-Gaussian SAC (RLPD recipe), BC-initialised",
-                    dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0, bc_weight=100.0)),
+                    dict(chunk=1, candidates=1, auto_alpha=True, alpha=0.01, target_entropy=-3.0, bc_weight=100.0),
+                    family="gaussian_step"),
     "sac_chunked": AlgoSpec("gaussian", "chunk", "diagonal tanh-Gaussian over the chunk, SOFT-FLOW's critic and loss"),
     "diffusion": AlgoSpec("diffusion", "chunk", "DDPM/DDIM chunk policy: best-of-N by Q + advantage-weighted "
                           "denoising on replay",

@@ -191,23 +191,18 @@ TIERS: dict[str, dict[str, float]] = {
 #: over all. Every algorithm gets the same ones (fairness); each says which sweep chose it.
 TASK_DEFAULTS: dict[str, dict[str, float]] = {
     "scissors_tape": dict(
-        # Putting two fingertips into the rings needs millimetre placement. The BC flow, sampled at
-        # 0.7 or more, never held the scissors at an episode's end; at 0.3 in 30 % of episodes, at
-        # 0.1 in 45 % (and cut in 10 %):
-        # results/sweeps/bc_flow_temperature_scissors_tape_quick.md. Online episodes explore at 0.3,
-        # where some still reach the grasp, so the online data holds grasps and not only failures.
-        # More BC updates did not help at 0.1 (8,000: held 20 %, cut 0 %;
-        # results/sweeps/bc_flow_bc_steps_scissors_tape_quick.md); these sweeps ran when the quick
-        # tier's BC budget was 3,000 (it is 30,000 now) and before the flow fix of dcfa593.
+        # Putting two fingertips into the rings needs millimetre placement: policies without a search
+        # of their own (results/sweeps/bc_flow_temperature_scissors_tape_quick.md, an early flow)
+        # act at 0.1 and explore at 0.3. The families searched so far override these (FAMILY_DEFAULTS).
         temperature=0.1, explore_temperature=0.3,
     ),
 }
 TASK_DEFAULTS["scissors_tape_dense"] = TASK_DEFAULTS["scissors_tape"]  # same task, staged reward
 
-#: Per task and policy family (AlgoSpec.policy: flow, gaussian, diffusion, dsrl): what the sampling
-#: protocol chose for that family (docs/method.md: acting and exploring temperatures on validation
-#: episodes, the demonstration noise by a sweep), each entry naming its sweep files. Over the task's
-#: defaults, under the algorithm's.
+#: Per task and policy family (AlgoSpec.sampling_family: flow, gaussian, gaussian_step, diffusion,
+#: dsrl): what the sampling protocol chose for that family (docs/method.md: acting and exploring
+#: temperatures on validation episodes, the demonstration noise by a sweep), each entry naming its
+#: sweep files. Over the task's defaults, under the algorithm's.
 FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # Noise 0.05 on the demonstration chunks: the BC flow (seed 0) acting at its best temperature
     # succeeds in 0.86 of 50 validation episodes, against 0.60 at 0.02 and 0.54 at 0.1, and 0.00-0.02
@@ -222,6 +217,22 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # DSRL's policy before RL is that BC diffusion policy itself (its noise actor starts at N(0, I)),
     # so the same search chose its temperatures; its cap (0.7) lowers the exploring one too.
     ("cube_pronation", "dsrl"): dict(temperature=0.7, explore_temperature=1.0),
+    # The chunk Gaussian (bc_gaussian, sac_chunked) is best without noise on its demonstration
+    # chunks (seed 0, each sigma at its best temperature on 50 validation episodes: 0.40 at 0.1,
+    # against 0.38, 0.10 and 0.30 at sigma 0.02, 0.05 and 0.1; results/sweeps/
+    # bc_gaussian_temperature_cube_pronation_demo_noise_*.md), so it keeps demo_noise 0 and acts at
+    # 0.1 (0.08 at the paper's 0.7, 0.04 at 1.0); exploring at 0.1 too, as 0.2 keeps less than 90 %.
+    ("cube_pronation", "gaussian"): dict(temperature=0.1, explore_temperature=0.1),
+    # sac's per-step Gaussian, searched on its own BC policy (seed 0): 0.66 at 0.05, falling with
+    # every step up to 0.04 at 1.0 (results/sweeps/sac_temperature_cube_pronation_protocol.md).
+    # Its demonstration noise was not swept apart from the chunk Gaussian's: 0 as there.
+    ("cube_pronation", "gaussian_step"): dict(temperature=0.05, explore_temperature=0.05),
+    # Scissors: noise 0.02 (seed 0, each sigma at its best temperature on 50 validation episodes: 0.66
+    # against 0.54 at 0.05, 0.40 without noise and 0.34 at 0.1; results/sweeps/
+    # bc_flow_temperature_scissors_tape_demo_noise_*.md). Acting at 0.7, the best mean over seeds 0-2
+    # (0.57; 0.41-0.52 elsewhere), and exploring there too: 1.0 keeps less than 90 % of it
+    # (results/sweeps/bc_flow_temperature_scissors_tape_demo_noise_0.02_seeds012.md).
+    ("scissors_tape", "flow"): dict(demo_noise=0.02, temperature=0.7, explore_temperature=0.7),
 }
 
 ALGOS = tuple(ALGORITHMS)
@@ -336,7 +347,7 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     # precedence: tier < task < task and policy family < algorithm < command line
     spec = ALGORITHMS[cfg.algo]
     budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}),
-              **FAMILY_DEFAULTS.get((family_task(cfg.env), spec.policy), {}), **spec.defaults}
+              **FAMILY_DEFAULTS.get((family_task(cfg.env), spec.sampling_family), {}), **spec.defaults}
     if spec.explore_temperature_cap is not None:
         explore = budget.get("explore_temperature", cfg.explore_temperature)
         budget["explore_temperature"] = min(explore, spec.explore_temperature_cap)

@@ -19,13 +19,14 @@ def _resolved(*argv):
 
 def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
     scissors = TASK_DEFAULTS["scissors_tape"]
-    quick = _resolved("--env", "scissors_tape", "--tier", "quick")
+    # the diffusion family has no search of its own on the scissors yet: the task's defaults
+    quick = _resolved("--algo", "diffusion", "--env", "scissors_tape", "--tier", "quick")
     assert quick.temperature == scissors["temperature"]
     assert quick.explore_temperature == scissors["explore_temperature"]
-    paper = _resolved("--env", "scissors_tape", "--tier", "paper")
+    paper = _resolved("--algo", "diffusion", "--env", "scissors_tape", "--tier", "paper")
     assert paper.temperature == scissors["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
-    cube = _resolved("--algo", "sac", "--env", "cube_pronation", "--tier", "quick")
-    assert (cube.temperature, cube.explore_temperature, cube.bc_steps) == (0.7, 1.0, TIERS["quick"]["bc_steps"])
+    cube = _resolved("--algo", "diffusion", "--env", "cube_pronation", "--tier", "quick")
+    assert "cube_pronation" not in TASK_DEFAULTS and cube.bc_steps == TIERS["quick"]["bc_steps"]
 
 
 def test_family_defaults_apply_to_their_task_and_policy_family_only():
@@ -37,7 +38,17 @@ def test_family_defaults_apply_to_their_task_and_policy_family_only():
         assert {k: getattr(cfg, k) for k in chosen} == chosen
     for algo in ("sac_chunked", "diffusion", "bc_diffusion"):
         assert _resolved("--algo", algo, "--env", "cube_pronation").demo_noise == 0.0
-    assert _resolved("--algo", "softflow", "--env", "scissors_tape").demo_noise == 0.0
+    scissors = FAMILY_DEFAULTS[("scissors_tape", "flow")]
+    assert scissors != chosen  # the other task searched on its own
+    for env in ("scissors_tape", "scissors_tape_dense"):  # one task, two rewards: one search
+        cfg = _resolved("--algo", "softflow", "--env", env)
+        assert {k: getattr(cfg, k) for k in scissors} == scissors
+    assert _resolved("--algo", "diffusion", "--env", "scissors_tape").demo_noise == 0.0
+    # sac's per-step Gaussian acts unlike the chunk Gaussian and has a search of its own
+    step, chunk = FAMILY_DEFAULTS[("cube_pronation", "gaussian_step")], FAMILY_DEFAULTS[("cube_pronation", "gaussian")]
+    assert _resolved("--algo", "sac", "--env", "cube_pronation").temperature == step["temperature"]
+    for algo in ("sac_chunked", "bc_gaussian"):
+        assert _resolved("--algo", algo, "--env", "cube_pronation").temperature == chunk["temperature"]
     assert _resolved("--algo", "softflow", "--env", "cube_pronation", "--demo-noise", "0.1").demo_noise == 0.1
     assert non_defaults(_resolved("--algo", "softflow", "--env", "cube_pronation", "--demo-noise", "0.05")) == {}
 
@@ -54,8 +65,8 @@ def test_non_defaults_name_only_what_the_command_line_changed_from_algo_task_and
     assert non_defaults(_resolved("--algo", "bc_flow", "--env", "scissors_tape", "--tier", "paper")) == {}
     resolved = _resolved("--threads", "1", "--out", "/tmp/x", "--device", "cpu", "--temperature", "0.05")
     assert non_defaults(resolved) == {}
-    changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.7", "--bc-steps", "3000")
-    assert non_defaults(changed) == {"explore_temperature": 0.7, "bc_steps": 3000}
+    changed = _resolved("--env", "scissors_tape", "--explore-temperature", "0.5", "--bc-steps", "3000")
+    assert non_defaults(changed) == {"explore_temperature": 0.5, "bc_steps": 3000}
     # a field the algo never reads is no setting of it
     assert non_defaults(_resolved("--diffusion-prediction", "eps", "--diffusion-steps", "5")) == {}
     assert non_defaults(_resolved("--algo", "diffusion", "--diffusion-prediction", "eps")) == {
@@ -72,11 +83,13 @@ def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
 
 
 @pytest.mark.parametrize("algo", ["diffusion", "dsrl", "dsrl_na"])
-def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo):
+def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo, monkeypatch):
     assert _resolved("--algo", algo, "--env", "cube_pronation").explore_temperature == 0.7  # 1.0 capped
     scissors = TASK_DEFAULTS["scissors_tape"]["explore_temperature"]
     assert _resolved("--algo", algo, "--env", "scissors_tape").explore_temperature == scissors  # below the cap
     assert _resolved("--algo", algo, "--explore-temperature", "1.0").explore_temperature == 1.0
+    # the cap is the diffusion families' own: a Gaussian whose search chose 1.0 explores at 1.0
+    monkeypatch.setitem(FAMILY_DEFAULTS, ("cube_pronation", "gaussian"), dict(explore_temperature=1.0))
     assert _resolved("--algo", "sac_chunked", "--env", "cube_pronation").explore_temperature == 1.0
 
 
