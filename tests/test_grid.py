@@ -77,3 +77,16 @@ def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(sh
     finals = [json.loads((d / "cube_pronation" / "bc_flow" / "seed3" / "summary.json").read_text())["final"]
               for d in (uninterrupted, killed)]
     assert finals[0] == finals[1]  # the same numbers, and the same episodes file name
+
+
+def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(shared_env, tmp_path):
+    """Two grids over the same storage (or a run started by hand) may finish a run the other has
+    queued: the queued task then reads its result instead of starting it again."""
+    from softflow_bench.tools.grid import one_run
+
+    out = tmp_path / "cube_pronation" / "bc_flow" / "seed0"
+    out.mkdir(parents=True)
+    (out / "summary.json").write_text(json.dumps({"final": {"success_rate": 0.25}}))
+    assert one_run("cube_pronation", "bc_flow", 0, "smoke", str(out), []) == {"success_rate": 0.25}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["seed0"]  # nothing run, no log begun
+

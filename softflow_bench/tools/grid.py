@@ -55,6 +55,8 @@ def run_args(env: str, algo: str, seed: int, tier: str, out: Path, extra: list[s
 def one_run(env: str, algo: str, seed: int, tier: str, out: str, extra: list[str]) -> dict:
     """The body of a Ray task: the run (resumed if it has a checkpoint), its final evaluation."""
     out_dir = Path(out)
+    if (out_dir / "summary.json").exists():  # finished since the grid listed it (another grid, by hand)
+        return json.loads((out_dir / "summary.json").read_text())["final"]
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     log = out_dir.parent / f"seed{seed}.log"
     cmd = [sys.executable, "-m", "softflow_bench.run", *run_args(env, algo, seed, tier, out_dir, extra)]
