@@ -79,7 +79,7 @@ def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(sh
     assert finals[0] == finals[1]  # the same numbers, and the same episodes file name
 
 
-def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(shared_env, tmp_path):
+def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(tmp_path):
     """Two grids over the same storage (or a run started by hand) may finish a run the other has
     queued: the queued task then reads its result instead of starting it again."""
     from softflow_bench.tools.grid import one_run
