@@ -19,11 +19,11 @@ def _resolved(*argv):
 
 def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
     scissors = TASK_DEFAULTS["scissors_tape"]
-    # the diffusion family has no search of its own on the scissors yet: the task's defaults
-    quick = _resolved("--algo", "diffusion", "--env", "scissors_tape", "--tier", "quick")
+    # the chunk Gaussian has no search of its own on the scissors yet: the task's defaults
+    quick = _resolved("--algo", "sac_chunked", "--env", "scissors_tape", "--tier", "quick")
     assert quick.temperature == scissors["temperature"]
     assert quick.explore_temperature == scissors["explore_temperature"]
-    paper = _resolved("--algo", "diffusion", "--env", "scissors_tape", "--tier", "paper")
+    paper = _resolved("--algo", "sac_chunked", "--env", "scissors_tape", "--tier", "paper")
     assert paper.temperature == scissors["temperature"] and paper.bc_steps == TIERS["paper"]["bc_steps"]
     cube = _resolved("--algo", "diffusion", "--env", "cube_pronation", "--tier", "quick")
     assert "cube_pronation" not in TASK_DEFAULTS and cube.bc_steps == TIERS["quick"]["bc_steps"]
@@ -85,7 +85,8 @@ def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
 @pytest.mark.parametrize("algo", ["diffusion", "dsrl", "dsrl_na"])
 def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo, monkeypatch):
     assert _resolved("--algo", algo, "--env", "cube_pronation").explore_temperature == 0.7  # 1.0 capped
-    scissors = TASK_DEFAULTS["scissors_tape"]["explore_temperature"]
+    family = "diffusion" if algo == "diffusion" else "dsrl"
+    scissors = FAMILY_DEFAULTS[("scissors_tape", family)]["explore_temperature"]
     assert _resolved("--algo", algo, "--env", "scissors_tape").explore_temperature == scissors  # below the cap
     assert _resolved("--algo", algo, "--explore-temperature", "1.0").explore_temperature == 1.0
     # the cap is the diffusion families' own: a Gaussian whose search chose 1.0 explores at 1.0
