@@ -30,7 +30,8 @@ class AlgoSpec:
     through the denoiser (DSRL's noise aliasing; `softflow_bench.agent.Agent`)."""
     family: str | None = None
     """The sampling protocol's family (FAMILY_DEFAULTS' key; None: the policy). One search per BC
-    policy that acts differently: sac's per-step Gaussian is searched apart from the chunk Gaussian."""
+    policy that acts differently: sac's per-step Gaussian is searched apart from the chunk Gaussian,
+    and DSRL, which before RL acts exactly as the BC diffusion policy, takes that family's."""
 
     @property
     def sampling_family(self) -> str:
@@ -71,13 +72,13 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     # noise, whose per-dim entropy starts at 1.42 (N(0, I)); target 0.5 lets its spread narrow to ~0.4
     "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
                      dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
-                     explore_temperature_cap=DIFFUSION_EXPLORE_CAP),
+                     explore_temperature_cap=DIFFUSION_EXPLORE_CAP, family="diffusion"),
     # DSRL-NA: the same, but the actor's Q is a noise critic distilled from the chunk critic, so no
     # gradient runs through DDIM (dsrl's noise actor pushed its mean to the bound in most dims)
     "dsrl_na": AlgoSpec("dsrl", "chunk", "DSRL-NA: SAC in the noise space against a noise critic Q(s, w) "
                         "distilled from the chunk critic",
                         dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
-                        explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True),
+                        explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True, family="diffusion"),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",

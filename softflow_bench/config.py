@@ -199,10 +199,11 @@ TASK_DEFAULTS: dict[str, dict[str, float]] = {
 }
 TASK_DEFAULTS["scissors_tape_dense"] = TASK_DEFAULTS["scissors_tape"]  # same task, staged reward
 
-#: Per task and policy family (AlgoSpec.sampling_family: flow, gaussian, gaussian_step, diffusion,
-#: dsrl): what the sampling protocol chose for that family (docs/method.md: acting and exploring
-#: temperatures on validation episodes, the demonstration noise by a sweep), each entry naming its
-#: sweep files. Over the task's defaults, under the algorithm's.
+#: Per task and policy family (AlgoSpec.sampling_family: flow, gaussian, gaussian_step, diffusion;
+#: DSRL's is the diffusion family's): what the sampling protocol chose for that family
+#: (docs/method.md: acting and exploring temperatures on validation episodes, the demonstration
+#: noise by a sweep), each entry naming its sweep files. Over the task's defaults, under the
+#: algorithm's.
 FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # Noise 0.05 on the demonstration chunks: the BC flow (seed 0) acting at its best temperature
     # succeeds in 0.86 of 50 validation episodes, against 0.60 at 0.02 and 0.54 at 0.1, and 0.00-0.02
@@ -214,9 +215,6 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # every value from 0.05 to 1.0; 0.7 wins on return (results/sweeps/bc_diffusion_temperature_cube_pronation.md).
     # Exploring: 1.0 by the protocol's rule, which the diffusion algorithms' cap (0.7) lowers.
     ("cube_pronation", "diffusion"): dict(temperature=0.7, explore_temperature=1.0),
-    # DSRL's policy before RL is that BC diffusion policy itself (its noise actor starts at N(0, I)),
-    # so the same search chose its temperatures; its cap (0.7) lowers the exploring one too.
-    ("cube_pronation", "dsrl"): dict(temperature=0.7, explore_temperature=1.0),
     # The chunk Gaussian (bc_gaussian, sac_chunked) is best without noise on its demonstration
     # chunks (seed 0, each sigma at its best temperature on 50 validation episodes: 0.40 at 0.1,
     # against 0.38, 0.10 and 0.30 at sigma 0.02, 0.05 and 0.1; results/sweeps/
@@ -235,9 +233,8 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     ("scissors_tape", "flow"): dict(demo_noise=0.02, temperature=0.7, explore_temperature=0.7),
     # The BC diffusion policy (seed 0) is flat on the scissors too: 0.30-0.36 of 50 validation
     # episodes at every value; the rule takes 0.05 (0.36), and no higher value keeps 90 % of it
-    # (results/sweeps/bc_diffusion_temperature_scissors_tape_protocol.md). DSRL starts as that policy.
+    # (results/sweeps/bc_diffusion_temperature_scissors_tape_protocol.md).
     ("scissors_tape", "diffusion"): dict(temperature=0.05, explore_temperature=0.05),
-    ("scissors_tape", "dsrl"): dict(temperature=0.05, explore_temperature=0.05),
 }
 
 ALGOS = tuple(ALGORITHMS)

@@ -85,8 +85,7 @@ def test_every_algorithm_gets_the_tiers_bc_budget_unless_told():
 @pytest.mark.parametrize("algo", ["diffusion", "dsrl", "dsrl_na"])
 def test_diffusion_policies_explore_at_most_at_their_cap_unless_told(algo, monkeypatch):
     assert _resolved("--algo", algo, "--env", "cube_pronation").explore_temperature == 0.7  # 1.0 capped
-    family = "diffusion" if algo == "diffusion" else "dsrl"
-    scissors = FAMILY_DEFAULTS[("scissors_tape", family)]["explore_temperature"]
+    scissors = FAMILY_DEFAULTS[("scissors_tape", "diffusion")]["explore_temperature"]  # DSRL's too
     assert _resolved("--algo", algo, "--env", "scissors_tape").explore_temperature == scissors  # below the cap
     assert _resolved("--algo", algo, "--explore-temperature", "1.0").explore_temperature == 1.0
     # the cap is the diffusion families' own: a Gaussian whose search chose 1.0 explores at 1.0
