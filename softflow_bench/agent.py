@@ -126,7 +126,7 @@ class Agent(nn.Module):
     @torch.inference_mode()
     def act(self, obs: np.ndarray, temperature: float, candidates: int, generator=None,
             picks: list | None = None) -> np.ndarray:
-        """Best of `candidates` chunks by the critic's ensemble mean. Returns (H * action_dim,).
+        """Best of `candidates` chunks by the critic (pick_score). Returns (H * action_dim,).
 
         `picks`, when given, gets one entry per decision with candidates > 1: how far the pick's Q
         stands above the candidates' mean (q_gap) and the ensemble's spread on the pick
@@ -140,11 +140,19 @@ class Agent(nn.Module):
             return chunks[0].cpu().numpy()
         q = self.q(s, chunks)
         q_mean = q.mean(0)
-        best = q_mean.argmax()
+        best = self.pick_score(q).argmax()
         if picks is not None:
             picks.append({"q_gap": float(q_mean[best] - q_mean.mean()),
                           "q_disagreement": float(q[:, best].std(correction=0))})
         return chunks[best].cpu().numpy()
+
+    def pick_score(self, q: torch.Tensor) -> torch.Tensor:
+        """What best-of-N maximises, from the ensemble's Q (E, ..., N): the mean, less pick_pessimism
+        times the members' spread (a lower confidence bound)."""
+        score = q.mean(0)
+        if self.cfg.pick_pessimism > 0:
+            score = score - self.cfg.pick_pessimism * q.std(0, correction=0)
+        return score
 
     # ---- losses ---------------------------------------------------------------------------
     def bc_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
@@ -176,7 +184,7 @@ class Agent(nn.Module):
 
     def _next_q(self, s_next: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The target ensemble's Q (E, B) at the policy's next chunk: one drawn at target_temperature,
-        or the best of cfg.target_candidates by the ensemble's mean."""
+        or the best of cfg.target_candidates by pick_score, as the policy acts."""
         n = self.cfg.target_candidates
         if n == 1:
             a_next, _ = self.policy.sample(s_next, self.cfg.target_temperature, generator=generator,
@@ -186,7 +194,7 @@ class Agent(nn.Module):
         s_rep = s_next.repeat_interleave(n, 0)  # (B * N): N candidates per state, state-major
         a_next, _ = self.policy.sample(s_rep, self.cfg.target_temperature, generator=generator, with_log_prob=False)
         q = self.q(s_rep, a_next, target=True).view(-1, b, n)  # (E, B, N)
-        best = q.mean(0).argmax(-1)  # (B,)
+        best = self.pick_score(q).argmax(-1)  # (B,)
         return q.gather(2, best.view(1, b, 1).expand(q.shape[0], b, 1)).squeeze(-1)
 
     def _noise_critic_loss(self, s: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

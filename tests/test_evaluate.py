@@ -58,6 +58,16 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((results / "t.json").read_text())["rows"][0]["temperature"] == 0.3
     assert "except the temperature, 0.3" in (results / "t.md").read_text()
+    # --pick-pessimism and --validation: another pick rule, on the seeds settings are chosen on
+    proc = subprocess.run(EVALUATE + [str(run), "--episodes", "2", "--pick-pessimism", "1", "--validation",
+                                      "--name", "lcb", "--results", str(results)], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lcb = json.loads((results / "lcb.json").read_text())["rows"][0]
+    assert lcb["pick_pessimism"] == 1 and lcb["validation"] and row["pick_pessimism"] == 0
+    assert [r["seed"] for r in lcb["episode_records"]] == [2_000_000, 2_000_001]
+    text = (results / "lcb.md").read_text()
+    assert "Validation seeds 2,000,000 + i" in text and "except pick_pessimism = 1.0" in text
 
     # two re-evaluations of one run compared episode by episode, on the episodes both played
     proc = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(results / "a.json"),
@@ -88,7 +98,7 @@ def test_reevaluation_of_a_cube_run_is_deterministic_and_bad_input_writes_nothin
     assert "| softflow | explore_temperature=0.7 | final_policy.pt | 1 |" in means
 
     bad_args = ([str(run), str(tmp_path / "missing")], [str(run), "--policy", "nope.pt"], [str(run), "--episodes", "0"],
-                [str(run), "--candidates", "0"])
+                [str(run), "--candidates", "0"], [str(run), "--pick-pessimism", "-1"])
     for bad in bad_args:
         proc = subprocess.run(EVALUATE + bad + ["--name", "bad", "--results", str(results)], env=env,
                               capture_output=True, text=True, timeout=120)

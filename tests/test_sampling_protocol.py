@@ -101,6 +101,25 @@ def test_best_of_n_targets_bootstrap_from_the_candidate_the_target_ensemble_rate
     assert one._next_q(s, torch.Generator().manual_seed(4)).shape == picked.shape
 
 
+def test_a_pessimistic_pick_trades_the_ensembles_mean_for_its_agreement():
+    """Candidate 0 has the higher mean but members that disagree; candidate 1 a little less, agreed
+    on. The mean picks 0; a lower confidence bound (k = 1) picks 1, in acting and in TD targets alike."""
+    q = torch.tensor([[1.5, 0.9], [0.5, 0.9]])  # (E=2, N=2): means 1.0 and 0.9, spreads 0.5 and 0
+    assert _agent().pick_score(q).argmax() == 0
+    lcb = _agent(pick_pessimism=1.0).pick_score(q)
+    assert lcb.argmax() == 1 and torch.allclose(lcb, torch.tensor([0.5, 0.9]))
+    # acting: a real ensemble's pick follows the same rule
+    agent = _agent(pick_pessimism=2.0, critics=3, candidates=8)
+    obs = np.zeros(3, np.float32)
+    g = torch.Generator().manual_seed(5)
+    chunk = agent.act(obs, 1.0, 8, torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        s = agent.normalizer(torch.zeros(1, 3)).expand(8, -1)
+        chunks, _ = agent.policy.sample(s, 1.0, generator=g, with_log_prob=False)
+        q = agent.q(s, chunks)
+    assert np.allclose(chunk, chunks[(q.mean(0) - 2.0 * q.std(0, correction=0)).argmax()].numpy())
+
+
 def test_the_actor_loss_reports_its_terms():
     loss, log_pi, terms = _agent(demo_noise=0.05).actor_loss(_batch(), _batch(seed=1), torch.Generator())
     assert set(terms) == {"q_policy", "nll_policy", "nll_data"}

@@ -1,13 +1,15 @@
 """Re-evaluate the saved policies of finished runs on more episodes than their tier's evaluation.
 
     python -m softflow_bench.tools.evaluate RUN_DIR [RUN_DIR ...] --episodes 100 --name NAME \\
-        [--policy final_policy.pt] [--results results/evals] [--candidates N] [--temperature T]
+        [--policy final_policy.pt] [--results results/evals] [--candidates N] [--temperature T] \\
+        [--pick-pessimism K] [--validation]
 
 Each run's policy is evaluated exactly as the run evaluated it (its saved config: temperature,
 candidates, chunk) on the same fixed evaluation seeds (1,000,000 + i), only more of them: 20
 episodes resolve a success rate to ±0.2 at best, 100 to about ±0.1. Writes results/evals/NAME.md
 (and .json) with the command at the top, a row per run with a 95 % Wilson interval on the success
-rate, and the mean over the seeds of each (env, algo).
+rate, and the mean over the seeds of each (env, algo). `--validation` plays the validation seeds
+(2,000,000 + i) instead, those a choice of setting is made on.
 """
 
 from __future__ import annotations
@@ -69,12 +71,14 @@ def agent_of_run(cfg, env_id: str, state: dict):
 
 
 def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None,
-                 temperature: float | None = None) -> dict:
-    """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds."""
+                 temperature: float | None = None, pick_pessimism: float | None = None,
+                 validation: bool = False) -> dict:
+    """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds (the
+    evaluation seeds, or the validation seeds)."""
     import torch
 
     from softflow_bench.config import non_defaults
-    from softflow_bench.learner import evaluate_policy
+    from softflow_bench.learner import EVAL_SEED_BASE, VALIDATION_SEED_BASE, evaluate_policy
 
     cfg, env_id, state, commit = loaded
     # the run's own settings, named before --candidates overrides one for this evaluation
@@ -83,27 +87,33 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
         cfg = dataclasses.replace(cfg, candidates=candidates)
     if temperature is not None:  # e.g. a run made before its family's temperature was chosen
         cfg = dataclasses.replace(cfg, temperature=temperature)
+    if pick_pessimism is not None:
+        cfg = dataclasses.replace(cfg, pick_pessimism=pick_pessimism)
     agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
-    metrics, records = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}")
+    metrics, records = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}",
+                                       seed_base=VALIDATION_SEED_BASE if validation else EVAL_SEED_BASE)
     env.close()
     successes = round(metrics["success_rate"] * episodes)
     return {"run": str(run), "env": cfg.env, "algo": cfg.algo, "seed": cfg.seed, "tier": cfg.tier,
             "settings": settings,
             "policy": policy, "episodes": episodes, "candidates": cfg.candidates, "temperature": cfg.temperature,
-            "git_commit": commit, **metrics,
+            "pick_pessimism": cfg.pick_pessimism, "validation": validation, "git_commit": commit, **metrics,
             "success_ci95": wilson_interval(successes, episodes),
             # per episode, so that two evaluations can be compared on the starts both played
             "episode_records": records}
 
 
-def to_markdown(rows: list[dict], command: str, candidates: int | None = None, temperature: float | None = None) -> str:
+def to_markdown(rows: list[dict], command: str, candidates: int | None = None, temperature: float | None = None,
+                pick_pessimism: float | None = None, validation: bool = False) -> str:
     metrics = [m for m in METRICS if any(m in r for r in rows)]
+    seeds = "Validation seeds 2,000,000 + i" if validation else "Fixed evaluation seeds 1,000,000 + i"
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
-             "Fixed evaluation seeds 1,000,000 + i, each run's own saved config (temperature, candidates)"
+             f"{seeds}, each run's own saved config (temperature, candidates)"
              + (f", except N = {candidates} chunks sampled per decision" if candidates is not None else "")
-             + (f", except the temperature, {temperature}" if temperature is not None else "") + ".",
+             + (f", except the temperature, {temperature}" if temperature is not None else "")
+             + (f", except pick_pessimism = {pick_pessimism}" if pick_pessimism is not None else "") + ".",
              started_from(r["git_commit"] for r in rows),
              "Settings: the run's config fields that differ from its algo's, task's and tier's defaults today.", "",
              "| env | algo | settings | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
@@ -137,6 +147,10 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=float, default=None, help="acting temperature instead of each run's own")
     p.add_argument("--candidates", type=int, default=None,
                    help="chunks sampled per decision instead of each run's own N (1: the policy alone, no critic)")
+    p.add_argument("--pick-pessimism", type=float, default=None,
+                   help="k of the critic's pick (mean - k * spread) instead of each run's own")
+    p.add_argument("--validation", action="store_true",
+                   help="play the validation seeds (2,000,000 + i) instead of the evaluation seeds")
     args = p.parse_args(argv)
     if args.temperature is not None and not 0 < args.temperature < float("inf"):
         print(f"error: --temperature must be positive and finite, got {args.temperature}", file=sys.stderr)
@@ -145,6 +159,9 @@ def main(argv=None) -> int:
         if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"error: --{name} must be at least 1", file=sys.stderr)
             return 2
+    if args.pick_pessimism is not None and not 0 <= args.pick_pessimism < float("inf"):
+        print(f"error: --pick-pessimism must be >= 0 and finite, got {args.pick_pessimism}", file=sys.stderr)
+        return 2
     try:  # every run loaded before anything is evaluated or written
         loaded = [load_run(run, args.policy) for run in args.runs]
     except ValueError as exc:
@@ -155,13 +172,15 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rows = []
     for run, run_loaded in zip(args.runs, loaded):
-        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates, args.temperature))
+        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates, args.temperature,
+                                 args.pick_pessimism, args.validation))
         r = rows[-1]
         print(f"{run}: success {r['success_rate']:.3f} (95 % CI {r['success_ci95'][0]:.2f}-{r['success_ci95'][1]:.2f})"
               f", return {r['return_mean']:.2f}", flush=True)
     args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m softflow_bench.tools.evaluate " + shlex.join(argv)
-    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates, args.temperature))
+    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates, args.temperature,
+                                                                     args.pick_pessimism, args.validation))
     (args.results / f"{args.name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     print(f"wrote {args.results / args.name}.md")
     return 0
