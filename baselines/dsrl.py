@@ -50,7 +50,8 @@ class NoiseSpacePolicy(nn.Module):
         if agent.noise_critic is None:
             return likelihood_actor_loss(self, agent, s, policy_batch, data_batch, generator)
         w, log_pi = self.sample_noise(s, agent.cfg.target_temperature, generator)
-        return regularised_q_loss(agent, agent.noise_critic(s, w).mean(0), log_pi, data_batch, generator)
+        q = agent.lower_bound(agent.noise_critic(s, w), agent.cfg.actor_pessimism)
+        return regularised_q_loss(agent, q, log_pi, data_batch, generator)
 
     def _mean_log_std(self, cond: torch.Tensor):
         raw_mean, raw_log_std = self.noise_actor(cond).chunk(2, -1)

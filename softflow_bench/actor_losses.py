@@ -22,9 +22,11 @@ Batch = dict[str, torch.Tensor]
 
 def likelihood_actor_loss(policy, agent: Agent, s: torch.Tensor, policy_batch: Batch, data_batch: Batch,
                           generator: torch.Generator | None = None):
-    """SOFT-FLOW's loss: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset chunks)."""
+    """SOFT-FLOW's loss: -Q(s, reparameterised chunk) + alpha * log pi + lambda * NLL(dataset chunks), Q
+    the ensemble's mean less actor_pessimism times its spread."""
     chunk, log_pi = policy.sample(s, agent.cfg.target_temperature, generator=generator)
-    return regularised_q_loss(agent, agent.q(s, chunk).mean(0), log_pi, data_batch, generator)
+    q = agent.lower_bound(agent.q(s, chunk), agent.cfg.actor_pessimism)
+    return regularised_q_loss(agent, q, log_pi, data_batch, generator)
 
 
 def regularised_q_loss(agent: Agent, q: torch.Tensor, log_pi: torch.Tensor, data_batch: Batch,

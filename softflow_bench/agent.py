@@ -146,13 +146,14 @@ class Agent(nn.Module):
                           "q_disagreement": float(q[:, best].std(correction=0))})
         return chunks[best].cpu().numpy()
 
+    @staticmethod
+    def lower_bound(q: torch.Tensor, k: float) -> torch.Tensor:
+        """The ensemble's Q (E, ...) read as its mean less k times the members' spread; k = 0: the mean."""
+        return q.mean(0) - k * q.std(0, correction=0) if k > 0 else q.mean(0)
+
     def pick_score(self, q: torch.Tensor) -> torch.Tensor:
-        """What best-of-N maximises, from the ensemble's Q (E, ..., N): the mean, less pick_pessimism
-        times the members' spread (a lower confidence bound)."""
-        score = q.mean(0)
-        if self.cfg.pick_pessimism > 0:
-            score = score - self.cfg.pick_pessimism * q.std(0, correction=0)
-        return score
+        """What best-of-N maximises, from the ensemble's Q (E, ..., N): its lower bound at pick_pessimism."""
+        return self.lower_bound(q, self.cfg.pick_pessimism)
 
     # ---- losses ---------------------------------------------------------------------------
     def bc_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:

@@ -145,6 +145,10 @@ class RunConfig:
     """k: the N candidates (and best-of-N TD targets) are ranked by the ensemble's mean Q minus k times
     its spread, a lower confidence bound; 0 ranks by the mean. Off the data the members disagree, so a
     k > 0 stops the argmax from choosing the chunks the critic is most wrong about."""
+    actor_pessimism: float = 0.0
+    """k of the actor's Q term (the likelihood families' and DSRL's): the ensemble's mean Q at the
+    policy's chunk less k times its spread, so the actor is not drawn to where the critic is unsure;
+    0: the mean."""
     offline_ratio: float = 0.5
     """Fraction of each online minibatch drawn from the offline data."""
     utd: float = 1.0
@@ -402,10 +406,10 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     positive_reals = (cfg.temperature, cfg.explore_temperature, cfg.target_temperature, cfg.lr, cfg.tau, cfg.utd,
                       cfg.awr_temperature, cfg.noise_bound)
     if min(positive_reals) <= 0 or min(cfg.alpha, cfg.bc_weight, cfg.demo_denoise_weight, cfg.demo_noise,
-                                       cfg.pick_pessimism) < 0:
+                                       cfg.pick_pessimism, cfg.actor_pessimism) < 0:
         raise ConfigError("temperature, explore_temperature, target_temperature, lr, tau, utd, awr_temperature and "
                           "noise_bound must be > 0; alpha, bc_weight, demo_denoise_weight, demo_noise and "
-                          "pick_pessimism >= 0")
+                          "the pessimisms >= 0")
     if "out" in given and not cfg.out.strip():
         raise ConfigError("--out is empty; give a directory, or leave --out out for results/runs/<env>/<algo>/seed<N>")
     if not cfg.out:

@@ -170,14 +170,14 @@ def test_the_demo_anchor_is_the_diffusion_algorithms_alone_and_not_negative():
     for algo in ("softflow", "bc_diffusion", "dsrl"):
         with pytest.raises(ConfigError, match="--demo-denoise-weight is the diffusion algorithm's"):
             _resolved("--algo", algo, "--demo-denoise-weight", "1")
-    with pytest.raises(ConfigError, match="demo_denoise_weight, demo_noise and pick_pessimism >= 0"):
+    with pytest.raises(ConfigError, match="demo_denoise_weight, demo_noise and the pessimisms >= 0"):
         _resolved("--algo", "diffusion", "--demo-denoise-weight", "-1")
 
 
 def test_demo_noise_is_offered_to_every_family_and_not_negative():
     for algo in ("softflow", "sac", "sac_chunked", "diffusion", "bc_flow", "bc_gaussian", "bc_diffusion"):
         assert _resolved("--algo", algo, "--demo-noise", "0.05").demo_noise == 0.05
-    with pytest.raises(ConfigError, match="demo_noise and pick_pessimism >= 0"):
+    with pytest.raises(ConfigError, match="demo_noise and the pessimisms >= 0"):
         _resolved("--demo-noise", "-0.1")
 
 

@@ -120,6 +120,22 @@ def test_a_pessimistic_pick_trades_the_ensembles_mean_for_its_agreement():
     assert np.allclose(chunk, chunks[(q.mean(0) - 2.0 * q.std(0, correction=0)).argmax()].numpy())
 
 
+def test_a_pessimistic_actor_maximises_the_ensembles_lower_bound():
+    """The actor's Q term at its own chunk: the ensemble's mean, or with actor_pessimism k its mean less
+    k times its spread (the same chunk, drawn from the same generator)."""
+    batch, data = _batch(), _batch(seed=1)
+    mean_agent, lcb_agent = _agent(critics=3), _agent(critics=3, actor_pessimism=1.0)
+    _, _, mean_terms = mean_agent.actor_loss(batch, data, torch.Generator().manual_seed(2))
+    _, _, lcb_terms = lcb_agent.actor_loss(batch, data, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        s = lcb_agent.normalizer(batch["obs"])
+        chunk, _ = lcb_agent.policy.sample(s, lcb_agent.cfg.target_temperature,
+                                           generator=torch.Generator().manual_seed(2))
+        q = lcb_agent.q(s, chunk)
+    assert torch.isclose(mean_terms["q_policy"], q.mean(0).mean())
+    assert torch.isclose(lcb_terms["q_policy"], (q.mean(0) - q.std(0, correction=0)).mean())
+
+
 def test_the_actor_loss_reports_its_terms():
     loss, log_pi, terms = _agent(demo_noise=0.05).actor_loss(_batch(), _batch(seed=1), torch.Generator())
     assert set(terms) == {"q_policy", "nll_policy", "nll_data"}
