@@ -238,7 +238,16 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # bc_flow_temperature_scissors_tape_demo_noise_*.md). Acting at 0.7, the best mean over seeds 0-2
     # (0.57; 0.41-0.52 elsewhere), and exploring there too: 1.0 keeps less than 90 % of it
     # (results/sweeps/bc_flow_temperature_scissors_tape_demo_noise_0.02_seeds012.md).
-    ("scissors_tape", "flow"): dict(demo_noise=0.02, temperature=0.7, explore_temperature=0.7),
+    # SOFT-FLOW there acts with one sample (candidates 1) and keeps its updates closer to the data
+    # (lambda 100): the offline critic, learned from 100 successful demonstrations of a sparse cut,
+    # ranks candidates worse than chance (the best of 24 loses 0.12-0.24 of validation success on every
+    # seed's final policy, at every pessimism k up to 4), and at lambda 30 the actor's online updates
+    # lost one seed's policy (0.66 -> 0.38 with one sample); with both, the final policies succeed in
+    # 0.65 of 100 validation episodes (mean of seeds 0-2; 0.57, 0.66, 0.72) against 0.59 at lambda 30
+    # (0.50, 0.76, 0.50) and 0.21 at the earlier defaults (results/evals/scissors_tape_softflow_protocol_val_*.md,
+    # results/evals/scissors_tape_softflow_n1_recipes_val.md).
+    ("scissors_tape", "flow"): dict(demo_noise=0.02, temperature=0.7, explore_temperature=0.7, candidates=1,
+                                    bc_weight=100.0),
     # The BC diffusion policy (seed 0) is flat on the scissors too: 0.30-0.36 of 50 validation
     # episodes at every value; the rule takes 0.05 (0.36), and no higher value keeps 90 % of it
     # (results/sweeps/bc_diffusion_temperature_scissors_tape_protocol.md).
