@@ -304,9 +304,19 @@ BOOKKEEPING = ("out", "device", "resume", "video", "threads")
 DIFFUSION_FIELDS = ("diffusion_steps", "diffusion_train_steps", "diffusion_prediction")
 
 
+#: What only the stages after imitation read (the critic's targets, the actor's loss, acting online):
+#: an imitation-only run (bc_*) is the same run whatever they are.
+LATER_STAGE_FIELDS = ("gamma", "tau", "target_subset", "bc_weight", "alpha", "auto_alpha", "target_entropy",
+                      "awr_temperature", "demo_denoise_weight", "noise_bound", "explore_temperature",
+                      "target_temperature", "target_candidates", "pick_pessimism", "actor_pessimism", "offline_ratio",
+                      "utd", "finetune_actor", "critic_warmup_steps", "offline_steps", "online_episodes", "eval_every")
+
+
 def unread_fields(algo: str) -> set[str]:
     """The fields the algo never reads, so that a difference in them is no difference in the run."""
-    return set() if ALGORITHMS[algo].uses_diffusion else set(DIFFUSION_FIELDS)
+    spec = ALGORITHMS[algo]
+    unread = set() if spec.uses_diffusion else set(DIFFUSION_FIELDS)
+    return unread | set(LATER_STAGE_FIELDS) if spec.imitation_only else unread
 
 
 def non_defaults(cfg: RunConfig) -> dict:

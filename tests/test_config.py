@@ -155,6 +155,12 @@ def test_resume_refuses_a_changed_field_only_where_the_algo_reads_it():
         assert changed_on_resume(saved, _resolved("--algo", algo, "--tier", "smoke")) == refused
     saved = saved_form(_resolved("--tier", "smoke"))
     assert changed_on_resume(saved, _resolved("--tier", "smoke", "--gamma", "0.9")) == ["gamma (saved 0.99, now 0.9)"]
+    # an imitation-only run never reads the later stages' fields (a task's lambda changing under it)
+    saved = saved_form(_resolved("--algo", "bc_flow", "--tier", "smoke"))
+    assert changed_on_resume(saved, _resolved("--algo", "bc_flow", "--tier", "smoke", "--bc-weight", "100",
+                                              "--gamma", "0.9")) == []
+    assert changed_on_resume(saved, _resolved("--algo", "bc_flow", "--tier", "smoke", "--lr", "0.001")) == [
+        "lr (saved 0.0003, now 0.001)"]
 
 
 def test_a_gpu_keys_its_own_bc_cache_and_the_cpu_keeps_its_keys():
