@@ -143,8 +143,9 @@ class RunConfig:
     """N: chunks sampled per decision, the critic's best executed (24 in RL, 64 at deployment)."""
     pick_pessimism: float = 0.0
     """k: the N candidates (and best-of-N TD targets) are ranked by the ensemble's mean Q minus k times
-    its spread, a lower confidence bound; 0 ranks by the mean. Off the data the members disagree, so a
-    k > 0 stops the argmax from choosing the chunks the critic is most wrong about."""
+    its spread, a lower confidence bound; 0 ranks by the mean. Meant to keep the argmax off chunks the
+    members disagree on; on the scissors' wrong picks they agreed, and k up to 4 changed nothing
+    (docs/method.md)."""
     actor_pessimism: float = 0.0
     """k of the actor's Q term (the likelihood families' and DSRL's): the ensemble's mean Q at the
     policy's chunk less k times its spread, so the actor is not drawn to where the critic is unsure;

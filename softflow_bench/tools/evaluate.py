@@ -70,25 +70,25 @@ def agent_of_run(cfg, env_id: str, state: dict):
     return agent.eval(), env
 
 
-def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int | None = None,
-                 temperature: float | None = None, pick_pessimism: float | None = None,
+#: The acting settings an evaluation may set instead of the run's own, each as its table says so.
+OVERRIDES = {"candidates": "N = {} chunks sampled per decision", "temperature": "the temperature, {}",
+             "pick_pessimism": "pick_pessimism = {}"}
+
+
+def evaluate_run(run: Path, policy: str, loaded, episodes: int, overrides: dict | None = None,
                  validation: bool = False) -> dict:
     """Evaluate one run's policy (`loaded` = load_run's result) on `episodes` fixed seeds (the
-    evaluation seeds, or the validation seeds)."""
+    evaluation seeds, or the validation seeds), with `overrides` ({field: value} of OVERRIDES; e.g.
+    candidates 1: the policy's own samples without the critic's pick) instead of the run's own."""
     import torch
 
     from softflow_bench.config import non_defaults
     from softflow_bench.learner import EVAL_SEED_BASE, VALIDATION_SEED_BASE, evaluate_policy
 
     cfg, env_id, state, commit = loaded
-    # the run's own settings, named before --candidates overrides one for this evaluation
+    # the run's own settings, named before the overrides change them for this evaluation
     settings = ", ".join(f"{k}={v}" for k, v in non_defaults(cfg).items()) or "default"
-    if candidates is not None:  # e.g. 1: the policy's own samples, without the critic's selection
-        cfg = dataclasses.replace(cfg, candidates=candidates)
-    if temperature is not None:  # e.g. a run made before its family's temperature was chosen
-        cfg = dataclasses.replace(cfg, temperature=temperature)
-    if pick_pessimism is not None:
-        cfg = dataclasses.replace(cfg, pick_pessimism=pick_pessimism)
+    cfg = dataclasses.replace(cfg, **(overrides or {}))
     agent, env = agent_of_run(cfg, env_id, state)
     gen = torch.Generator().manual_seed(cfg.seed)
     metrics, records = evaluate_policy(env, agent, cfg, gen, episodes, desc=f"{cfg.env}/{cfg.algo}/seed{cfg.seed}",
@@ -104,16 +104,13 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, candidates: int 
             "episode_records": records}
 
 
-def to_markdown(rows: list[dict], command: str, candidates: int | None = None, temperature: float | None = None,
-                pick_pessimism: float | None = None, validation: bool = False) -> str:
+def to_markdown(rows: list[dict], command: str, overrides: dict | None = None, validation: bool = False) -> str:
     metrics = [m for m in METRICS if any(m in r for r in rows)]
     seeds = "Validation seeds 2,000,000 + i" if validation else "Fixed evaluation seeds 1,000,000 + i"
     lines = [f"# Re-evaluation on {rows[0]['episodes']} episodes per policy", "",
              f"Regenerate: `{command}`", "",
              f"{seeds}, each run's own saved config (temperature, candidates)"
-             + (f", except N = {candidates} chunks sampled per decision" if candidates is not None else "")
-             + (f", except the temperature, {temperature}" if temperature is not None else "")
-             + (f", except pick_pessimism = {pick_pessimism}" if pick_pessimism is not None else "") + ".",
+             + "".join(f", except {OVERRIDES[k].format(v)}" for k, v in (overrides or {}).items()) + ".",
              started_from(r["git_commit"] for r in rows),
              "Settings: the run's config fields that differ from its algo's, task's and tier's defaults today.", "",
              "| env | algo | settings | seed | policy | " + " | ".join(metrics) + " | success 95 % CI |",
@@ -170,17 +167,16 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
+    overrides = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     rows = []
     for run, run_loaded in zip(args.runs, loaded):
-        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, args.candidates, args.temperature,
-                                 args.pick_pessimism, args.validation))
+        rows.append(evaluate_run(run, args.policy, run_loaded, args.episodes, overrides, args.validation))
         r = rows[-1]
         print(f"{run}: success {r['success_rate']:.3f} (95 % CI {r['success_ci95'][0]:.2f}-{r['success_ci95'][1]:.2f})"
               f", return {r['return_mean']:.2f}", flush=True)
     args.results.mkdir(parents=True, exist_ok=True)
     command = "python -m softflow_bench.tools.evaluate " + shlex.join(argv)
-    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, args.candidates, args.temperature,
-                                                                     args.pick_pessimism, args.validation))
+    (args.results / f"{args.name}.md").write_text(to_markdown(rows, command, overrides, args.validation))
     (args.results / f"{args.name}.json").write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     print(f"wrote {args.results / args.name}.md")
     return 0
