@@ -44,6 +44,11 @@ class NoiseSpacePolicy(nn.Module):
         last = self.noise_actor[-1]
         nn.init.zeros_(last.weight), nn.init.zeros_(last.bias)  # N(0, I) at the start: the BC policy
 
+    @property
+    def stage1_module(self) -> ChunkDiffusion:
+        """What stage 1 trains: the diffusion policy, bc_diffusion's policy weight for weight."""
+        return self.diffusion
+
     def actor_loss(self, agent, s, policy_batch, data_batch, generator=None):
         """SOFT-FLOW's loss over the noise actor; with the agent's noise critic (dsrl_na) its Q is
         that critic's Q of the noise itself, so no gradient runs through DDIM."""

@@ -32,6 +32,10 @@ class AlgoSpec:
     """The sampling protocol's family (FAMILY_DEFAULTS' key; None: the policy). One search per BC
     policy that acts differently: sac's per-step Gaussian is searched apart from the chunk Gaussian,
     and DSRL, which before RL acts exactly as the BC diffusion policy, takes that family's."""
+    bc_source: str | None = None
+    """The algorithm whose stage 1 this one's is, weight for weight: DSRL's frozen diffusion policy is
+    the BC diffusion policy of the same seed, so a run takes it from that algorithm's BC cache when it
+    is there instead of training it again (`Learner`; the policy's `stage1_module` receives it)."""
 
     @property
     def sampling_family(self) -> str:
@@ -72,13 +76,14 @@ ALGORITHMS: dict[str, AlgoSpec] = {
     # noise, whose per-dim entropy starts at 1.42 (N(0, I)); target 0.5 lets its spread narrow to ~0.4
     "dsrl": AlgoSpec("dsrl", "chunk", "DSRL: SAC in the frozen diffusion policy's noise space, chunk critic",
                      dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
-                     explore_temperature_cap=DIFFUSION_EXPLORE_CAP, family="diffusion"),
+                     explore_temperature_cap=DIFFUSION_EXPLORE_CAP, family="diffusion", bc_source="bc_diffusion"),
     # DSRL-NA: the same, but the actor's Q is a noise critic distilled from the chunk critic, so no
     # gradient runs through DDIM (dsrl's noise actor pushed its mean to the bound in most dims)
     "dsrl_na": AlgoSpec("dsrl", "chunk", "DSRL-NA: SAC in the noise space against a noise critic Q(s, w) "
                         "distilled from the chunk critic",
                         dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
-                        explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True, family="diffusion"),
+                        explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True, family="diffusion",
+                        bc_source="bc_diffusion"),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",

@@ -1,11 +1,12 @@
 """The BC cache: stage 1 is trained once per (dataset, BC config) and its end state reused by every
 run that would train the same one (softflow, softflow_nolik and bc_flow start from the very same
-BC policy)."""
+BC policy); DSRL, whose stage 1 is bc_diffusion's, takes its policy from that one's cache."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import fields, replace
 from pathlib import Path
 
 from softflow_bench.algos import ALGORITHMS
@@ -46,3 +47,16 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"
     return Path(root) / f"{digest}.pt"
+
+
+def bc_source_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
+    """The BC cache of the algorithm whose stage 1 this one's is (AlgoSpec.bc_source: DSRL's diffusion
+    policy is bc_diffusion's), or None. Its key is that algorithm's under the same fields, with the
+    fields this algorithm's own defaults set (DSRL's entropy settings) at the source's defaults."""
+    source = ALGORITHMS[cfg.algo].bc_source
+    if source is None:
+        return None
+    own_defaults = ALGORITHMS[cfg.algo].defaults
+    theirs = {f.name: ALGORITHMS[source].defaults.get(f.name, f.default) for f in fields(RunConfig)
+              if f.name in own_defaults and f.name in BC_FIELDS}
+    return bc_cache_path(replace(cfg, algo=source, **theirs), device_type)

@@ -150,9 +150,10 @@ def evaluate_policy(env: gym.Env, agent: Agent, cfg: RunConfig, gen: torch.Gener
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
                  bc_cache: Path | None = None, env: gym.Env | None = None, validation: ChunkBuffer | None = None,
-                 modes=None):
+                 modes=None, bc_source: Path | None = None):
         self.cfg, self.env_id, self.out, self.device = cfg, env_id, out, device
         self.bc_cache = bc_cache  # where the end-of-BC checkpoint is cached by (dataset, config) key
+        self.bc_source = bc_source  # another algorithm's BC cache holding this one's stage-1 module
         self.env = env if env is not None else gym.make(env_id)  # given: the real hand or its twin
         obs_dim = self.env.observation_space.shape[0]
         self.action_dim = self.env.action_space.shape[0]
@@ -406,6 +407,33 @@ class Learner:
             self.bc_cache.unlink(missing_ok=True)
             return False
 
+    def _take_source_bc(self, say) -> bool:
+        """Stage 1 from the source algorithm's BC cache (AlgoSpec.bc_source): its policy becomes this
+        policy's stage1_module, and the data streams (batches, noise) continue from where its BC
+        ended. Everything else (this agent's other modules, its optimisers, torch's global stream)
+        is as this run's own BC would leave it, which draws nothing from them: the run goes on
+        exactly as if it had trained stage 1 itself (tests/test_bc_source.py)."""
+        modules = {"policy.": self.agent.policy.stage1_module, "normalizer.": self.agent.normalizer}
+        try:  # everything read and checked before anything is changed
+            ckpt = torch.load(self.bc_source, map_location="cpu", weights_only=True)
+            parts = {prefix: {k.removeprefix(prefix): v for k, v in ckpt["agent"].items() if k.startswith(prefix)}
+                     for prefix in modules}
+            for prefix, module in modules.items():
+                mine = module.state_dict()
+                if set(parts[prefix]) != set(mine) or any(parts[prefix][k].shape != v.shape for k, v in mine.items()):
+                    raise ValueError(f"its {prefix.rstrip('.')} is not this run's stage-1 module")
+            source_state, np_rng, gen = json.loads(ckpt["state"]), json.loads(ckpt["np_rng"]), ckpt["gen"]
+        except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            say(f"warning: cannot take stage 1 from {self.bc_source} ({type(exc).__name__}: {exc}); "
+                f"training BC here")
+            return False
+        for prefix, module in modules.items():
+            module.load_state_dict(parts[prefix])
+        self.gen.set_state(gen)
+        self.rng.bit_generator.state = np_rng
+        self.state.update({k: v for k, v in source_state.items() if k.startswith("bc_")})
+        return True
+
     def run(self, say=print) -> dict:
         cfg = self.cfg
         self._clock_start = time.time() - self.state["wall_time_s"]  # this run's own time, before any BC cache
@@ -419,6 +447,11 @@ class Learner:
                 # Same dataset and BC config: the cached end-of-BC state (weights, optimiser and RNG
                 # states) is loaded, so the run continues exactly as if BC had been trained here.
                 say(f"reused the cached BC checkpoint {self.bc_cache}")
+                self.save_policy(self.out / "bc_policy.pt")
+                self._advance("critic_warmup")
+            elif self.bc_source is not None and self.bc_source.exists() and self.state["stage_step"] == 0 \
+                    and self._take_source_bc(say):
+                say(f"took stage 1 from {self.agent.spec.bc_source}'s cached BC checkpoint {self.bc_source}")
                 self.save_policy(self.out / "bc_policy.pt")
                 self._advance("critic_warmup")
             else:

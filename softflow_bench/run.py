@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.bc_cache import bc_cache_path
+from softflow_bench.bc_cache import bc_cache_path, bc_source_cache_path
 from softflow_bench.config import (
     ConfigError,
     RunConfig,
@@ -160,7 +160,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     learner = Learner(cfg, env_id, offline, out, device, bc_cache=bc_cache_path(cfg, device.type),
-                      validation=validation, modes=modes)
+                      validation=validation, modes=modes, bc_source=bc_source_cache_path(cfg, device.type))
     if cfg.resume:
         try:
             learner.load()

@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         print("error: the grid runs on Ray, which is not installed; pip install 'softflow-bench[grid]' "
               "(scripts/setup.sh installs it)", file=sys.stderr)
         return 2
-    from softflow_bench.bc_cache import bc_cache_path
+    from softflow_bench.bc_cache import bc_cache_path, bc_source_cache_path
     from softflow_bench.run import validated
 
     try:
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
                     print(f"error: {env}/{algo}/seed{seed}: {exc}", file=sys.stderr)
                     return 2
                 jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out),
-                             "bc_key": str(bc_cache_path(cfg))})
+                             "bc_key": str(bc_source_cache_path(cfg) or bc_cache_path(cfg))})
     for out, changed in stale:
         if args.rerun_stale:
             print(f"stale: {out} (made with other {', '.join(changed)}) moved to {set_aside(out)}; running it again")
