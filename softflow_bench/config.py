@@ -253,6 +253,13 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # episodes at every value; the rule takes 0.05 (0.36), and no higher value keeps 90 % of it
     # (results/sweeps/bc_diffusion_temperature_scissors_tape_protocol.md).
     ("scissors_tape", "diffusion"): dict(temperature=0.05, explore_temperature=0.05),
+    # The Gaussians on the scissors, each searched on its own BC policy (seed 0, demo_noise 0 as on the
+    # cube): the chunk Gaussian succeeds in 0.18 of 50 validation episodes at 0.1 (0.12 at 0.05 and
+    # 0.2, 0.02 at 0.7), so it acts and explores at 0.1, 0.2 keeping less than 90 % of it
+    # (results/sweeps/bc_gaussian_temperature_scissors_tape_protocol.md); sac's per-step Gaussian in
+    # 0.42 at 0.05, falling to 0.26 at 0.1 (results/sweeps/sac_temperature_scissors_tape_protocol.md).
+    ("scissors_tape", "gaussian"): dict(temperature=0.1, explore_temperature=0.1),
+    ("scissors_tape", "gaussian_step"): dict(temperature=0.05, explore_temperature=0.05),
 }
 
 ALGOS = tuple(ALGORITHMS)
