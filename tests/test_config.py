@@ -17,9 +17,10 @@ def _resolved(*argv):
     return resolve(*parse_args(list(argv)))
 
 
-def test_task_defaults_apply_over_the_tier_and_only_to_their_task():
+def test_task_defaults_apply_over_the_tier_and_only_to_their_task(monkeypatch):
     scissors = TASK_DEFAULTS["scissors_tape"]
-    # the chunk Gaussian has no search of its own on the scissors yet: the task's defaults
+    # a family without a search of its own on the scissors takes the task's defaults
+    monkeypatch.delitem(FAMILY_DEFAULTS, ("scissors_tape", "gaussian"))
     quick = _resolved("--algo", "sac_chunked", "--env", "scissors_tape", "--tier", "quick")
     assert quick.temperature == scissors["temperature"]
     assert quick.explore_temperature == scissors["explore_temperature"]
