@@ -44,6 +44,8 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
         key.update(diffusion_train_steps=cfg.diffusion_train_steps, diffusion_prediction=cfg.diffusion_prediction)
     if spec.policy == "flow":
         key["flow_mixing"] = cfg.flow_mixing
+    if cfg.bc_lr_schedule != "constant":  # keyed only when set, so the constant rate's keys stay as they were
+        key["bc_lr_schedule"] = cfg.bc_lr_schedule
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     root = os.environ.get("SOFTFLOW_BENCH_CACHE") or Path(__file__).resolve().parents[1] / "data" / "bc_cache"
     return Path(root) / f"{digest}.pt"

@@ -20,6 +20,9 @@ from softflow_bench.algos import ALGORITHMS
 DIFFUSION_PREDICTIONS = ("eps", "x0")
 #: What precedes each pair of flow couplings (softflow_bench.flow.ChunkFlow's `mixing`).
 FLOW_MIXINGS = ("permutation", "lu")
+BC_LR_SCHEDULES = ("constant", "cosine")
+#: Updates of the cosine schedule's linear warm-up (Diffusion Policy's 500).
+BC_WARMUP_STEPS = 500
 
 
 @dataclass
@@ -60,6 +63,10 @@ class RunConfig:
     bc_ema: float = 0.0
     """Decay of an exponential moving average of the policy's weights during BC; BC ends with the
     average as the policy (Diffusion Policy's recipe; 0.999 averages about the last 1,000 updates). 0: none."""
+    bc_lr_schedule: str = "constant"
+    """The BC stage's learning rate: constant (lr throughout), or cosine: a linear warm-up over the first
+    BC_WARMUP_STEPS updates, then a cosine decay to zero at bc_steps (Diffusion Policy's and the
+    flow-RL authors' recipe). The later stages always train at lr."""
 
     # ---- method (docs/method.md says which defaults come from the paper) -------------------
     chunk: int = 10
@@ -420,6 +427,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
+    if cfg.bc_lr_schedule not in BC_LR_SCHEDULES:
+        raise ConfigError(f"--bc-lr-schedule must be {' or '.join(BC_LR_SCHEDULES)}, got {cfg.bc_lr_schedule!r}")
     if cfg.flow_mixing not in FLOW_MIXINGS:
         raise ConfigError(f"--flow-mixing must be {' or '.join(FLOW_MIXINGS)}, got {cfg.flow_mixing!r}")
     if cfg.diffusion_prediction not in DIFFUSION_PREDICTIONS:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from softflow_bench.agent import Agent, TrainingDiverged
 from softflow_bench.chunks import ChunkBuffer, episode_chunks
-from softflow_bench.config import RunConfig, saved_form
+from softflow_bench.config import BC_WARMUP_STEPS, RunConfig, saved_form
 from softflow_bench.envs import all_metrics
 
 EVAL_SEED_BASE = 1_000_000  # evaluation episodes use seeds EVAL_SEED_BASE + i, for every run
@@ -325,11 +325,14 @@ class Learner:
         bar = tqdm(total=steps, initial=self.state["stage_step"], desc=name)
         while self.state["stage_step"] < steps:
             if bc_only:
+                lr = self._set_bc_lr(self.state["stage_step"])
                 batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
                 try:
                     logs = self.agent.bc_update(batch, self.gen)
                 except TrainingDiverged as exc:
                     raise self._diverged(exc) from None
+                if self.cfg.bc_lr_schedule != "constant":
+                    logs["lr"] = lr
                 if self.ema is not None:
                     self.ema.update_parameters(self.agent.policy)
             else:
@@ -354,6 +357,22 @@ class Learner:
             if step % self.cfg.checkpoint_every == 0 and step < steps:
                 self.save()
         bar.close()
+        if bc_only:
+            self._set_bc_lr(None)
+
+    def _set_bc_lr(self, step: int | None) -> float:
+        """The actor's learning rate for BC update `step` under cfg.bc_lr_schedule (None: lr, as the
+        later stages train). A function of the step alone, so a resumed BC stage continues its schedule."""
+        lr = self.cfg.lr
+        if step is not None and self.cfg.bc_lr_schedule == "cosine":
+            warmup = min(BC_WARMUP_STEPS, self.cfg.bc_steps)
+            if step < warmup:
+                lr *= (step + 1) / warmup
+            else:
+                lr *= 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, self.cfg.bc_steps - warmup)))
+        for group in self.agent.actor_opt.param_groups:
+            group["lr"] = lr
+        return lr
 
     def _patience_spent(self, loss: float) -> bool:
         """Record a held-out loss; True once cfg.bc_patience measurements in a row have not improved on the best."""

@@ -53,6 +53,7 @@ def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
     (["--tier", "huge"], "choose one of"),
     (["--chunk", "0"], "--chunk must be at least 1"),
     (["--target-subset", "9"], "cannot exceed"),
+    (["--bc-lr-schedule", "linear"], "--bc-lr-schedule must be constant or cosine"),
     (["--resume"], "no checkpoint"),
 ])
 def test_bad_input_gives_one_clear_error_and_writes_nothing(tmp_path, args, message):

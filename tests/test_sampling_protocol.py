@@ -315,3 +315,26 @@ def test_the_mode_classifier_tells_held_out_demonstrations_apart(task, modes):
     held_out = list(range(1, 12, 2))
     predicted = [classifier(ep.actions) for ep in dataset.iterate_episodes(held_out)]
     assert predicted == [labels[i] for i in held_out]
+
+
+def test_bc_with_the_cosine_schedule_warms_up_decays_to_zero_and_leaves_the_later_stages_at_lr(shared_env):
+    from softflow_bench.config import BC_WARMUP_STEPS, RunConfig
+
+    root, env = shared_env
+    out = root / "bc_cosine"
+    steps = 2 * BC_WARMUP_STEPS
+    proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--algo", "softflow", "--tier", "smoke",
+                           "--bc-lr-schedule", "cosine", "--bc-steps", str(steps), "--out", str(out),
+                           "--threads", "1"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    logged = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    lrs = {entry["stage_step"]: entry["lr"] for entry in logged if entry["stage"] == "bc" and "lr" in entry}
+    lr = RunConfig.lr
+    # logged after update k (1-based) with the rate that update used
+    assert lrs[50] == pytest.approx(lr * 50 / BC_WARMUP_STEPS)
+    assert lrs[BC_WARMUP_STEPS] == pytest.approx(lr)
+    assert lrs[BC_WARMUP_STEPS + BC_WARMUP_STEPS // 2] == pytest.approx(lr / 2, rel=0.01)  # half-way down
+    assert lrs[steps] < lr * 1e-4
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert all(group["lr"] == lr for group in ckpt["actor_opt"]["param_groups"])
+    assert not any("lr" in entry for entry in logged if entry["stage"] != "bc")
