@@ -78,6 +78,10 @@ class RunConfig:
     flow_mixing: str = "permutation"
     """What precedes each pair of the flow's couplings: a fixed random permutation, or lu: the permutation
     and a learned LU-parameterised invertible linear map (exact log-det), as NinA's flows have."""
+    flow_encoder: int = 0
+    """Hidden layers of an observation encoder shared by the flow's conditioners, which then read its
+    features instead of the observation (the flow-RL authors' recipe); 0: each conditioner reads the
+    normalised observation itself."""
     width: int = 256
     """Hidden width of the flow's conditioner MLPs and of the critics."""
     policy_width: int = 0
@@ -427,6 +431,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
+    if cfg.flow_encoder < 0:
+        raise ConfigError(f"--flow-encoder must be >= 0 (hidden layers; 0: none), got {cfg.flow_encoder}")
     if cfg.bc_lr_schedule not in BC_LR_SCHEDULES:
         raise ConfigError(f"--bc-lr-schedule must be {' or '.join(BC_LR_SCHEDULES)}, got {cfg.bc_lr_schedule!r}")
     if cfg.flow_mixing not in FLOW_MIXINGS:

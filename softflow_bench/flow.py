@@ -122,14 +122,26 @@ class ChunkFlow(nn.Module):
     actor_loss = likelihood_actor_loss
 
     def __init__(self, dim: int, cond_dim: int, blocks: int = 6, width: int = 256, scale_bound: float = 2.0,
-                 seed: int = 0, mixing: str = "permutation"):
+                 seed: int = 0, mixing: str = "permutation", encoder_layers: int = 0):
         """`mixing`: what precedes each pair of couplings: a fixed random permutation, or "lu", the same
-        permutation followed by a learned LU-parameterised invertible linear map (LUMixing)."""
+        permutation followed by a learned LU-parameterised invertible linear map (LUMixing).
+        `encoder_layers`: hidden layers of an observation encoder whose features (width wide) every
+        conditioner reads instead of the observation (0: none)."""
         super().__init__()
         self.dim = dim
         if blocks < 2:
             raise ValueError(f"a coupling flow needs at least 2 blocks (1 leaves half the dims untransformed), "
                              f"got {blocks}")
+        if encoder_layers < 0:
+            raise ValueError(f"encoder_layers must be >= 0, got {encoder_layers}")
+        # the encoder's features end in a LayerNorm and SiLU like every hidden layer, so the
+        # conditioners read features on the scale they would read an observation's
+        self.encoder = None
+        if encoder_layers:
+            layers: list[nn.Module] = []
+            for i in range(encoder_layers):
+                layers += [nn.Linear(cond_dim if i == 0 else width, width), nn.LayerNorm(width), nn.SiLU()]
+            self.encoder, cond_dim = nn.Sequential(*layers), width
         g = torch.Generator().manual_seed(seed)
         layers, perms = [], []
         for i in range(blocks):
@@ -176,8 +188,12 @@ class ChunkFlow(nn.Module):
                 logdet = logdet + ld
         return z, logdet
 
+    def _features(self, cond: torch.Tensor) -> torch.Tensor:
+        return self.encoder(cond) if self.encoder is not None else cond
+
     def log_prob(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Exact log density of chunks x in (-1, 1)^dim (x is clipped by ATANH_EPS first)."""
+        cond = self._features(cond)
         x = x.clamp(-1 + ATANH_EPS, 1 - ATANH_EPS)
         u = torch.atanh(x)
         z, ld = self._to_base(u, cond)
@@ -188,7 +204,7 @@ class ChunkFlow(nn.Module):
         """Reparameterised samples and their log-probs (None if not asked for). cond: (..., cond_dim)."""
         z = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
         z = z * temperature
-        u, ld = self._from_base(z, cond, with_log_prob)
+        u, ld = self._from_base(z, self._features(cond), with_log_prob)
         x = torch.tanh(u)
         if not with_log_prob:  # acting needs no density: skip its bookkeeping
             return x, None
@@ -203,4 +219,4 @@ class ChunkFlow(nn.Module):
 def build(chunk_dim: int, obs_dim: int, cfg) -> ChunkFlow:
     """The `flow` policy family (softflow_bench.policies)."""
     return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, cfg.policy_width or cfg.width, cfg.scale_bound,
-                     seed=cfg.seed, mixing=cfg.flow_mixing)
+                     seed=cfg.seed, mixing=cfg.flow_mixing, encoder_layers=cfg.flow_encoder)
