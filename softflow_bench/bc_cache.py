@@ -44,8 +44,11 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
         key.update(diffusion_train_steps=cfg.diffusion_train_steps, diffusion_prediction=cfg.diffusion_prediction)
     if spec.policy == "flow":
         key["flow_mixing"] = cfg.flow_mixing
-        if cfg.flow_encoder:  # keyed only when set, so the flows' keys without one stay as they were
+        # keyed only when set, so the keys of the flows without them stay as they were
+        if cfg.flow_encoder:
             key["flow_encoder"] = cfg.flow_encoder
+        if cfg.flow_space != "atanh":
+            key["flow_space"] = cfg.flow_space
     if cfg.bc_lr_schedule != "constant":  # keyed only when set, so the constant rate's keys stay as they were
         key["bc_lr_schedule"] = cfg.bc_lr_schedule
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]

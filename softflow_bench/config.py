@@ -21,6 +21,7 @@ DIFFUSION_PREDICTIONS = ("eps", "x0")
 #: What precedes each pair of flow couplings (softflow_bench.flow.ChunkFlow's `mixing`).
 FLOW_MIXINGS = ("permutation", "lu")
 BC_LR_SCHEDULES = ("constant", "cosine")
+FLOW_SPACES = ("atanh", "action")
 #: Updates of the cosine schedule's linear warm-up (Diffusion Policy's 500).
 BC_WARMUP_STEPS = 500
 
@@ -78,6 +79,10 @@ class RunConfig:
     flow_mixing: str = "permutation"
     """What precedes each pair of the flow's couplings: a fixed random permutation, or lu: the permutation
     and a learned LU-parameterised invertible linear map (exact log-det), as NinA's flows have."""
+    flow_space: str = "atanh"
+    """Where the flow's density lives: atanh (samples squashed by tanh, whose Jacobian is in the
+    density; demonstration actions at a joint limit sit far out, at atanh(1 - 1e-4) = 4.95), or action:
+    the chunk itself, samples clipped into the box when drawn (NinA's flows)."""
     flow_encoder: int = 0
     """Hidden layers of an observation encoder shared by the flow's conditioners, which then read its
     features instead of the observation (the flow-RL authors' recipe); 0: each conditioner reads the
@@ -431,6 +436,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     if cfg.diffusion_steps > cfg.diffusion_train_steps:
         raise ConfigError(f"--diffusion-steps ({cfg.diffusion_steps}) cannot exceed --diffusion-train-steps "
                           f"({cfg.diffusion_train_steps})")
+    if cfg.flow_space not in FLOW_SPACES:
+        raise ConfigError(f"--flow-space must be {' or '.join(FLOW_SPACES)}, got {cfg.flow_space!r}")
     if cfg.flow_encoder < 0:
         raise ConfigError(f"--flow-encoder must be >= 0 (hidden layers; 0: none), got {cfg.flow_encoder}")
     if cfg.bc_lr_schedule not in BC_LR_SCHEDULES:

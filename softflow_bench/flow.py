@@ -1,6 +1,7 @@
 """A conditional RealNVP-style coupling flow over one normalised action chunk.
 
-x (a chunk of H actions in (-1, 1), flattened) is modelled as x = tanh(f(z; s)), z ~ N(0, I),
+x (a chunk of H actions in (-1, 1), flattened) is modelled as x = tanh(f(z; s)), z ~ N(0, I)
+(or, with space="action", as x = f(z; s) clipped into the box when sampled),
 where f is a stack of affine couplings, in pairs with complementary masks after a fixed random
 permutation, conditioned on observation features s. `log_prob` is exact: base density + sum of
 coupling log-scales + tanh Jacobian.
@@ -17,6 +18,7 @@ from torch import nn
 
 from softflow_bench.actor_losses import likelihood_actor_loss
 from softflow_bench.config import FLOW_MIXINGS as MIXINGS
+from softflow_bench.config import FLOW_SPACES as SPACES
 
 #: Targets are clipped into (-1 + eps, 1 - eps) before atanh, so demo actions at the joint
 #: limits get a finite pre-image.
@@ -122,13 +124,18 @@ class ChunkFlow(nn.Module):
     actor_loss = likelihood_actor_loss
 
     def __init__(self, dim: int, cond_dim: int, blocks: int = 6, width: int = 256, scale_bound: float = 2.0,
-                 seed: int = 0, mixing: str = "permutation", encoder_layers: int = 0):
+                 seed: int = 0, mixing: str = "permutation", encoder_layers: int = 0, space: str = "atanh"):
         """`mixing`: what precedes each pair of couplings: a fixed random permutation, or "lu", the same
         permutation followed by a learned LU-parameterised invertible linear map (LUMixing).
         `encoder_layers`: hidden layers of an observation encoder whose features (width wide) every
-        conditioner reads instead of the observation (0: none)."""
+        conditioner reads instead of the observation (0: none).
+        `space`: "atanh": the flow models atanh(x) and samples are squashed by tanh (its Jacobian in the
+        density); "action": the flow models x itself, as NinA's flows do, and samples are clipped into
+        the box, with the density of the unclipped sample."""
         super().__init__()
-        self.dim = dim
+        if space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+        self.dim, self.space = dim, space
         if blocks < 2:
             raise ValueError(f"a coupling flow needs at least 2 blocks (1 leaves half the dims untransformed), "
                              f"got {blocks}")
@@ -194,6 +201,9 @@ class ChunkFlow(nn.Module):
     def log_prob(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """Exact log density of chunks x in (-1, 1)^dim (x is clipped by ATANH_EPS first)."""
         cond = self._features(cond)
+        if self.space == "action":
+            z, ld = self._to_base(x, cond)
+            return gaussian_log_prob(z) + ld
         x = x.clamp(-1 + ATANH_EPS, 1 - ATANH_EPS)
         u = torch.atanh(x)
         z, ld = self._to_base(u, cond)
@@ -205,11 +215,11 @@ class ChunkFlow(nn.Module):
         z = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
         z = z * temperature
         u, ld = self._from_base(z, self._features(cond), with_log_prob)
-        x = torch.tanh(u)
+        x = u.clamp(-1.0, 1.0) if self.space == "action" else torch.tanh(u)
         if not with_log_prob:  # acting needs no density: skip its bookkeeping
             return x, None
-        # log-prob under the *untempered* model, of the tempered sample
-        return x, gaussian_log_prob(z) - ld - tanh_logdet(u)
+        # log-prob under the *untempered* model, of the tempered sample (in action space: before clipping)
+        return x, gaussian_log_prob(z) - ld - (tanh_logdet(u) if self.space == "atanh" else 0.0)
 
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample imitation loss: NLL per chunk dimension."""
@@ -219,4 +229,4 @@ class ChunkFlow(nn.Module):
 def build(chunk_dim: int, obs_dim: int, cfg) -> ChunkFlow:
     """The `flow` policy family (softflow_bench.policies)."""
     return ChunkFlow(chunk_dim, obs_dim, cfg.flow_blocks, cfg.policy_width or cfg.width, cfg.scale_bound,
-                     seed=cfg.seed, mixing=cfg.flow_mixing, encoder_layers=cfg.flow_encoder)
+                     seed=cfg.seed, mixing=cfg.flow_mixing, encoder_layers=cfg.flow_encoder, space=cfg.flow_space)

@@ -211,4 +211,5 @@ def test_the_bc_cache_key_follows_what_stage_1_depends_on_and_nothing_else():
     assert bc_cache_path(replace(flow, flow_mixing="lu")) != bc_cache_path(flow)
     assert bc_cache_path(replace(flow, bc_lr_schedule="cosine")) != bc_cache_path(flow)
     assert bc_cache_path(replace(flow, flow_encoder=2)) != bc_cache_path(flow)
+    assert bc_cache_path(replace(flow, flow_space="action")) != bc_cache_path(flow)
     assert bc_cache_path(_resolved("--algo", "sac_chunked", "--tier", "smoke")) != bc_cache_path(flow)

@@ -149,3 +149,27 @@ def test_an_observation_encoder_conditions_every_coupling_and_keeps_log_prob_exa
     also_plain = ChunkFlow(6, 3, blocks=4, width=16, seed=2, encoder_layers=0)
     assert plain.encoder is None and all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(),
                                                                            also_plain.state_dict().values()))
+
+
+def test_a_flow_in_action_space_has_the_exact_density_of_its_unclipped_samples_and_clips_them():
+    torch.manual_seed(0)
+    flow = ChunkFlow(6, 3, blocks=4, width=16, seed=2, space="action").double()
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(0.15 * torch.randn_like(p))
+    cond = torch.randn(3, dtype=torch.float64)
+    z = 0.3 * torch.randn(6, dtype=torch.float64)
+
+    def sample_fn(z_):
+        return flow._from_base(z_, cond)[0]  # no squashing
+
+    jac = torch.autograd.functional.jacobian(sample_fn, z)
+    brute = -0.5 * (z**2).sum() - 3 * math.log(2 * math.pi) - torch.linalg.slogdet(jac)[1]
+    assert flow.log_prob(sample_fn(z), cond).item() == pytest.approx(brute.item(), abs=1e-8)
+    wide, _ = flow.sample(cond.expand(500, 3), temperature=3.0, generator=torch.Generator().manual_seed(1))
+    assert wide.abs().max() == 1.0  # some drawn outside the box, clipped onto it
+    xs, lp = flow.sample(cond.expand(500, 3), temperature=0.3, generator=torch.Generator().manual_seed(1))
+    inside = (xs.abs() < 1).all(-1)
+    assert inside.sum() >= 5 and torch.allclose(lp[inside], flow.log_prob(xs[inside], cond.expand(500, 3)[inside]))
+    with pytest.raises(ValueError, match="space"):
+        ChunkFlow(6, 3, space="tanh")

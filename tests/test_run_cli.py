@@ -54,6 +54,8 @@ def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
     (["--chunk", "0"], "--chunk must be at least 1"),
     (["--target-subset", "9"], "cannot exceed"),
     (["--bc-lr-schedule", "linear"], "--bc-lr-schedule must be constant or cosine"),
+    (["--flow-space", "tanh"], "--flow-space must be atanh or action"),
+    (["--flow-encoder", "-1"], "--flow-encoder must be >= 0"),
     (["--resume"], "no checkpoint"),
 ])
 def test_bad_input_gives_one_clear_error_and_writes_nothing(tmp_path, args, message):
