@@ -18,6 +18,16 @@ def _random_flow(dim=2, cond_dim=3, seed=0, scale=0.3):
     return flow
 
 
+def _perturbed(flow: ChunkFlow, scale: float = 0.15) -> ChunkFlow:
+    """`flow` in double precision, every weight moved off its zero-init identity so tests see real couplings."""
+    torch.manual_seed(0)
+    flow = flow.double()
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(scale * torch.randn_like(p))
+    return flow
+
+
 def test_log_prob_equals_brute_force_change_of_variables():
     flow = _random_flow(scale=0.15)  # x stays clear of the box edge, where log_prob clips by ATANH_EPS
     cond = torch.randn(3, dtype=torch.float64)
@@ -96,11 +106,7 @@ def test_a_single_coupling_is_refused():
 def test_lu_mixing_keeps_log_prob_exact_and_leaves_the_default_flow_as_it_was():
     """With the learned LU-parameterised linear maps the density is still the exact change of
     variables (brute-force Jacobian), and a flow without them holds the same weights as before."""
-    torch.manual_seed(0)
-    flow = ChunkFlow(6, 3, blocks=4, width=16, seed=2, mixing="lu").double()
-    with torch.no_grad():
-        for p in flow.parameters():
-            p.add_(0.15 * torch.randn_like(p))
+    flow = _perturbed(ChunkFlow(6, 3, blocks=4, width=16, seed=2, mixing="lu"))
     cond = torch.randn(3, dtype=torch.float64)
     z = torch.randn(6, dtype=torch.float64)
 
@@ -125,11 +131,7 @@ def test_an_observation_encoder_conditions_every_coupling_and_keeps_log_prob_exa
     """With a shared observation encoder the density over the chunk is still the exact change of
     variables, sampling reports it, the encoder is trained by the imitation loss, and a flow
     without one holds the same weights as before."""
-    torch.manual_seed(0)
-    flow = ChunkFlow(6, 3, blocks=4, width=16, seed=2, encoder_layers=2).double()
-    with torch.no_grad():
-        for p in flow.parameters():
-            p.add_(0.15 * torch.randn_like(p))
+    flow = _perturbed(ChunkFlow(6, 3, blocks=4, width=16, seed=2, encoder_layers=2))
     cond = torch.randn(3, dtype=torch.float64)
     z = torch.randn(6, dtype=torch.float64)
 
@@ -152,11 +154,7 @@ def test_an_observation_encoder_conditions_every_coupling_and_keeps_log_prob_exa
 
 
 def test_a_flow_in_action_space_has_the_exact_density_of_its_unclipped_samples_and_clips_them():
-    torch.manual_seed(0)
-    flow = ChunkFlow(6, 3, blocks=4, width=16, seed=2, space="action").double()
-    with torch.no_grad():
-        for p in flow.parameters():
-            p.add_(0.15 * torch.randn_like(p))
+    flow = _perturbed(ChunkFlow(6, 3, blocks=4, width=16, seed=2, space="action"))
     cond = torch.randn(3, dtype=torch.float64)
     z = 0.3 * torch.randn(6, dtype=torch.float64)
 
