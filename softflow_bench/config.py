@@ -278,6 +278,18 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     ("scissors_tape", "gaussian_step"): dict(temperature=0.05, explore_temperature=0.05),
 }
 
+#: Per task and RL algorithm: the critic's pick, searched per algorithm since each algorithm's critic
+#: ranks its own candidates (docs/method.md: the final policies of seeds 0-2 on 100 validation
+#: episodes each, with one chunk and with the best of 24; the higher mean wins, as for a temperature).
+#: Over the algorithm's own defaults. (The scissors' flow family chose its N with its lambda; both
+#: are in FAMILY_DEFAULTS.)
+ALGO_TASK_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
+    # DSRL: 0.80 with one chunk against 0.78 with the best of 24 (-0.02 [-0.04, -0.00] paired over
+    # 300 validation episodes): at its acting temperature, 0.05, its 24 candidates barely differ
+    # (results/evals/scissors_tape_dsrl_protocol_val_n1.md, ..._n24.md).
+    ("scissors_tape", "dsrl"): dict(candidates=1),
+}
+
 ALGOS = tuple(ALGORITHMS)
 
 
@@ -397,10 +409,11 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError(f"unknown tier {cfg.tier!r}; choose one of {sorted(TIERS)}")
     if cfg.algo not in ALGOS:
         raise ConfigError(f"unknown algo {cfg.algo!r}; choose one of {list(ALGOS)}")
-    # precedence: tier < task < task and policy family < algorithm < command line
+    # precedence: tier < task < task and policy family < algorithm < task and algorithm < command line
     spec = ALGORITHMS[cfg.algo]
     budget = {**TIERS[cfg.tier], **TASK_DEFAULTS.get(cfg.env, {}),
-              **FAMILY_DEFAULTS.get((family_task(cfg.env), spec.sampling_family), {}), **spec.defaults}
+              **FAMILY_DEFAULTS.get((family_task(cfg.env), spec.sampling_family), {}), **spec.defaults,
+              **ALGO_TASK_DEFAULTS.get((family_task(cfg.env), cfg.algo), {})}
     if spec.explore_temperature_cap is not None:
         explore = budget.get("explore_temperature", cfg.explore_temperature)
         budget["explore_temperature"] = min(explore, spec.explore_temperature_cap)

@@ -213,3 +213,14 @@ def test_the_bc_cache_key_follows_what_stage_1_depends_on_and_nothing_else():
     assert bc_cache_path(replace(flow, flow_encoder=2)) != bc_cache_path(flow)
     assert bc_cache_path(replace(flow, flow_space="action")) != bc_cache_path(flow)
     assert bc_cache_path(_resolved("--algo", "sac_chunked", "--tier", "smoke")) != bc_cache_path(flow)
+
+
+def test_the_critics_pick_chosen_for_one_algorithm_on_one_task_reaches_that_algorithm_only():
+    from softflow_bench.config import ALGO_TASK_DEFAULTS
+
+    chosen = ALGO_TASK_DEFAULTS[("scissors_tape", "dsrl")]["candidates"]
+    assert _resolved("--algo", "dsrl", "--env", "scissors_tape").candidates == chosen
+    assert _resolved("--algo", "dsrl", "--env", "scissors_tape_dense").candidates == chosen  # the same task
+    assert _resolved("--algo", "dsrl", "--env", "cube_pronation").candidates != chosen
+    assert _resolved("--algo", "diffusion", "--env", "scissors_tape").candidates != chosen  # same family, own critic
+    assert _resolved("--algo", "dsrl", "--env", "scissors_tape", "--candidates", "8").candidates == 8
