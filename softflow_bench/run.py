@@ -132,7 +132,8 @@ def main(argv=None) -> int:
         return 2
     out = Path(cfg.out)
 
-    from softflow_bench.learner import EVAL_SEED_BASE, Learner, TrainingDiverged, UnreadableCheckpoint
+    from softflow_bench.learner import Learner, TrainingDiverged, UnreadableCheckpoint
+    from softflow_bench.rollout import EVAL_SEED_BASE
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

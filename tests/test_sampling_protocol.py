@@ -12,7 +12,7 @@ import torch
 
 from softflow_bench.agent import Agent
 from softflow_bench.config import RunConfig, resolve
-from softflow_bench.learner import Episode
+from softflow_bench.rollout import Episode
 from softflow_bench.tools.tune_temperature import choose
 
 

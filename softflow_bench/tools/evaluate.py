@@ -83,7 +83,7 @@ def evaluate_run(run: Path, policy: str, loaded, episodes: int, overrides: dict 
     import torch
 
     from softflow_bench.config import non_defaults
-    from softflow_bench.learner import EVAL_SEED_BASE, VALIDATION_SEED_BASE, evaluate_policy
+    from softflow_bench.rollout import EVAL_SEED_BASE, VALIDATION_SEED_BASE, evaluate_policy
 
     cfg, env_id, state, commit = loaded
     # the run's own settings, named before the overrides change them for this evaluation

@@ -50,7 +50,7 @@ def sweep_run(run: Path, loaded, temperatures, episodes: int, done: dict[float, 
     `done` (by temperature) are reused, each new one is passed to `save` as soon as it is made."""
     import torch
 
-    from softflow_bench.learner import VALIDATION_SEED_BASE, evaluate_policy
+    from softflow_bench.rollout import VALIDATION_SEED_BASE, evaluate_policy
 
     cfg, env_id, state, commit = loaded
     agent, env = agent_of_run(cfg, env_id, state)
