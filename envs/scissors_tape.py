@@ -127,7 +127,8 @@ def build_model(cfg: ScissorsTaskConfig = ScissorsTaskConfig()) -> mujoco.MjMode
     mount = arm.add_frame(quat=[0.5, -0.5, 0.5, -0.5], pos=[-0.134, 0.039, 0.0])
     hand_spec = hand.hand_only_spec()
     hand_spec.body("right_tower").gravcomp = 1  # the arm carries the tower; fingers keep their weight
-    mount.attach_body(hand_spec.body("right_tower"), "", "")
+    with hand.hand_attached_without_prefix():
+        mount.attach_body(hand_spec.body("right_tower"), "", "")
 
     # ---- the case: a tray open at the top ----
     cx, cy = CASE_POS
@@ -190,7 +191,8 @@ def build_model(cfg: ScissorsTaskConfig = ScissorsTaskConfig()) -> mujoco.MjMode
 
     spec.worldbody.add_camera(name="overview", pos=[0.45, -0.35, 0.4],
                               mode=mujoco.mjtCamLight.mjCAMLIGHT_TARGETBODY, targetbody="case")
-    return spec.compile()
+    with hand.hand_attached_without_prefix():
+        return spec.compile()
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ The hand's MJCF comes from the `orca-sim` package; it is never copied into this 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import mujoco
@@ -56,6 +57,27 @@ def hand_only_spec() -> mujoco.MjSpec:
       <include file="{root / 'models' / 'mjcf' / 'orcahand_right.mjcf'}"/>
     </mujoco>"""
     return mujoco.MjSpec.from_string(xml)
+
+
+EMPTY_PREFIX_WARNING = "Attaching a spec with an empty prefix"
+
+
+@contextmanager
+def hand_attached_without_prefix():
+    """Around attaching the hand to a scene without a name prefix, and compiling that scene. MuJoCo
+    warns then (its own print at the attach, a Python warning at every compile) that such a model may
+    not save back to XML; these scenes are built in code and never saved, and the hand keeps its own
+    joint names so that every scene and config names them alike. Only that warning is silenced."""
+    import warnings
+
+    previous = mujoco.get_mju_user_warning()
+    mujoco.set_mju_user_warning(lambda msg: None if EMPTY_PREFIX_WARNING in msg else print(f"WARNING: {msg}"))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=EMPTY_PREFIX_WARNING)
+            yield
+    finally:
+        mujoco.set_mju_user_warning(previous)
 
 
 def scene_spec() -> mujoco.MjSpec:

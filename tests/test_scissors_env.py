@@ -188,3 +188,18 @@ def test_scissors_tape_dense_is_the_same_task_and_expert_with_the_staged_reward(
     assert dense.rewards[-2] > dense.rewards[0]  # at the tape, holding the scissors: less cost than at the start
     assert dense.rewards[:-1].max() > -0.25  # the closing stage paid: without it the cost stays at or below -1/4
     assert TASK_DEFAULTS["scissors_tape_dense"] == TASK_DEFAULTS["scissors_tape"]
+
+
+def test_building_the_scene_says_nothing_about_the_hands_unprefixed_attachment(capfd):
+    import warnings
+
+    import mujoco
+
+    from softflow_bench.envs.scissors_tape import build_model
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_model()
+    out, err = capfd.readouterr()
+    assert "empty prefix" not in out + err and not any("empty prefix" in str(w.message) for w in caught)
+    assert mujoco.get_mju_user_warning() is None  # MuJoCo's own handler is back for everything else
