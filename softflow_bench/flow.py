@@ -35,14 +35,19 @@ def gaussian_log_prob(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
 
 
-def mlp(inp: int, out: int, width: int, depth: int = 2, layer_norm: bool = True) -> nn.Sequential:
+def hidden_layers(inp: int, width: int, depth: int, layer_norm: bool = True) -> list[nn.Module]:
+    """`depth` blocks of Linear, LayerNorm (optional) and SiLU, `width` wide."""
     layers: list[nn.Module] = []
     d = inp
     for _ in range(depth):
         layers += [nn.Linear(d, width)] + ([nn.LayerNorm(width)] if layer_norm else []) + [nn.SiLU()]
         d = width
-    layers.append(nn.Linear(d, out))
-    return nn.Sequential(*layers)
+    return layers
+
+
+def mlp(inp: int, out: int, width: int, depth: int = 2, layer_norm: bool = True) -> nn.Sequential:
+    d = width if depth else inp
+    return nn.Sequential(*hidden_layers(inp, width, depth, layer_norm), nn.Linear(d, out))
 
 
 class AffineCoupling(nn.Module):
@@ -145,10 +150,7 @@ class ChunkFlow(nn.Module):
         # conditioners read features on the scale they would read an observation's
         self.encoder = None
         if encoder_layers:
-            layers: list[nn.Module] = []
-            for i in range(encoder_layers):
-                layers += [nn.Linear(cond_dim if i == 0 else width, width), nn.LayerNorm(width), nn.SiLU()]
-            self.encoder, cond_dim = nn.Sequential(*layers), width
+            self.encoder, cond_dim = nn.Sequential(*hidden_layers(cond_dim, width, encoder_layers)), width
         g = torch.Generator().manual_seed(seed)
         layers, perms = [], []
         for i in range(blocks):

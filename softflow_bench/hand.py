@@ -7,6 +7,7 @@ The hand's MJCF comes from the `orca-sim` package; it is never copied into this 
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,8 +69,6 @@ def hand_attached_without_prefix():
     warns then (its own print at the attach, a Python warning at every compile) that such a model may
     not save back to XML; these scenes are built in code and never saved, and the hand keeps its own
     joint names so that every scene and config names them alike. Only that warning is silenced."""
-    import warnings
-
     previous = mujoco.get_mju_user_warning()
     mujoco.set_mju_user_warning(lambda msg: None if EMPTY_PREFIX_WARNING in msg else print(f"WARNING: {msg}"))
     try:

@@ -42,6 +42,11 @@ class UnreadableCheckpoint(RuntimeError):
     """A checkpoint or BC cache file that is damaged or belongs to another agent."""
 
 
+def same_layout(theirs: dict[str, torch.Tensor], mine: dict[str, torch.Tensor]) -> bool:
+    """Whether a saved state dict holds the same tensors, by name and shape, as a module's own."""
+    return set(theirs) == set(mine) and all(theirs[k].shape == v.shape for k, v in mine.items())
+
+
 class Learner:
     def __init__(self, cfg: RunConfig, env_id: str, offline: ChunkBuffer | None, out: Path, device: torch.device,
                  bc_cache: Path | None = None, env: gym.Env | None = None, validation: ChunkBuffer | None = None,
@@ -177,9 +182,7 @@ class Learner:
         path = path or self.out / "checkpoint.pt"
         try:  # on the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
-            mine = self.agent.state_dict()
-            theirs = ckpt["agent"]
-            if set(theirs) != set(mine) or any(theirs[k].shape != mine[k].shape for k in mine):
+            if not same_layout(ckpt["agent"], self.agent.state_dict()):
                 raise ValueError("its weights are another agent's")
             for key in ("actor_opt", "critic_opt", "alpha_opt", "state", "torch_rng", "gen", "np_rng"):
                 ckpt[key]  # noqa: B018 (a missing part fails here, before anything is restored)
@@ -333,8 +336,7 @@ class Learner:
             parts = {prefix: {k.removeprefix(prefix): v for k, v in ckpt["agent"].items() if k.startswith(prefix)}
                      for prefix in modules}
             for prefix, module in modules.items():
-                mine = module.state_dict()
-                if set(parts[prefix]) != set(mine) or any(parts[prefix][k].shape != v.shape for k, v in mine.items()):
+                if not same_layout(parts[prefix], module.state_dict()):
                     raise ValueError(f"its {prefix.rstrip('.')} is not this run's stage-1 module")
             source_state, np_rng, gen = json.loads(ckpt["state"]), json.loads(ckpt["np_rng"]), ckpt["gen"]
         except (OSError, RuntimeError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
