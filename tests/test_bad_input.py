@@ -181,3 +181,24 @@ def test_a_second_run_on_the_same_directory_is_refused_while_the_first_runs(shar
     finally:
         first.kill()
         first.wait()
+
+
+def _tool(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", f"softflow_bench.tools.{name}", *args], capture_output=True, text=True)
+
+
+def test_the_grid_refuses_an_empty_seed_range(tmp_path):
+    proc = _tool("grid", "--envs", "cube_pronation", "--algos", "bc_flow", "--seeds", "4-0", "--storage",
+                 str(tmp_path / "runs"))
+    assert proc.returncode == 2 and "--seeds: the range 4-0 is empty" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("content, message", [("not json", "is not an evaluate table (not JSON"),
+                                              ('{"table": []}', "is not an evaluate table (no rows)")])
+def test_paired_names_a_table_it_cannot_read(tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    proc = _tool("paired", str(bad), str(bad))
+    assert proc.returncode == 2 and f"{bad} {message}" in proc.stderr and "Traceback" not in proc.stderr
+    assert bad.read_text() == content

@@ -41,7 +41,11 @@ def seeds(text: list[str]) -> list[int]:
     """'0-4' or '0 2 5' (or both) -> the seeds."""
     out = []
     for part in text:
-        lo, _, hi = part.partition("-")
+        lo, dash, hi = part.partition("-")
+        if not (lo.isdigit() and (hi.isdigit() or not dash)):
+            raise ValueError(f"--seeds takes numbers and ranges like 0-4, got {part!r}")
+        if hi and int(hi) < int(lo):
+            raise ValueError(f"--seeds: the range {part} is empty")
         out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
     return sorted(set(out))
 
@@ -123,8 +127,8 @@ def main(argv=None) -> int:
 
     try:
         grid_seeds = seeds(args.seeds)
-    except ValueError:
-        p.error(f"--seeds takes numbers and ranges like 0-4, got {args.seeds}")
+    except ValueError as exc:
+        p.error(str(exc))
     jobs, done, stale = [], 0, []
     for env in args.envs:
         for algo in args.algos:

@@ -23,7 +23,12 @@ from softflow_bench.tools.stats import paired_difference
 def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, int], float]:
     """{(run seed, episode seed): success} of an evaluate or temperature-search table (its rows at
     `temperature`, when given); ValueError if it kept no episodes or mixes temperatures unasked."""
-    rows = json.loads(path.read_text())["rows"]
+    try:
+        rows = json.loads(path.read_text())["rows"]
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not an evaluate table (not JSON: {exc})") from None
+    except KeyError:
+        raise ValueError(f"{path} is not an evaluate table (no rows)") from None
     if temperature is not None:
         rows = [row for row in rows if row["temperature"] == temperature]
         if not rows:
