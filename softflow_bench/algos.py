@@ -6,7 +6,8 @@ applied after the tier's budgets and lose to any field given on the command line
 
 Policies: `flow` (softflow_bench.flow), `gaussian` (baselines.gaussian), `diffusion`
 (baselines.diffusion), `dsrl` (baselines.dsrl: a noise actor over a frozen diffusion policy; with
-`noise_critic`, it maximises a critic over the noise instead of the chunk critic through DDIM).
+`noise_critic`, it maximises a critic over the noise instead of the chunk critic through DDIM),
+`flow_steer` (baselines.flow_steer: the same noise actor over a frozen flow).
 Critics: `chunk` Q(s_t, a_{t:t+H}) with the n-step chunk target; `step` Q(s_t, a_t) with a
 one-step target (the chunk is still executed open-loop); `none` for
 imitation-only rows (stage 1, then evaluation).
@@ -44,6 +45,16 @@ class AlgoSpec:
     @property
     def imitation_only(self) -> bool:
         return self.critic == "none"
+
+    @property
+    def uses_flow(self) -> bool:
+        """A coupling flow inside the policy (`flow`, or `flow_steer`'s frozen one)."""
+        return self.policy in ("flow", "flow_steer")
+
+    @property
+    def noise_actor(self) -> bool:
+        """A noise actor over a frozen stage-1 policy (baselines.dsrl's NoiseActorPolicy)."""
+        return self.policy in ("dsrl", "flow_steer")
 
     @property
     def uses_diffusion(self) -> bool:
@@ -84,6 +95,13 @@ ALGORITHMS: dict[str, AlgoSpec] = {
                         dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
                         explore_temperature_cap=DIFFUSION_EXPLORE_CAP, noise_critic=True, family="diffusion",
                         bc_source="bc_diffusion"),
+    # An ablation of SOFT-FLOW's online recipe: its BC flow (bc_flow's stage 1) frozen and steered in
+    # its base-noise space the way dsrl steers its diffusion policy, with dsrl's entropy settings
+    # (baselines.flow_steer); it acts under the flow family's protocol choices.
+    "flow_steer": AlgoSpec("flow_steer", "chunk", "SAC in the frozen BC flow's base-noise space (DSRL's recipe "
+                           "on SOFT-FLOW's flow), chunk critic",
+                           dict(bc_weight=0.0, auto_alpha=True, alpha=0.01, target_entropy=0.5),
+                           family="flow", bc_source="bc_flow"),
     "bc_flow": AlgoSpec("flow", "none", "imitation only: the flow after stage 1", dict(candidates=1)),
     "bc_gaussian": AlgoSpec("gaussian", "none", "imitation only: a chunk Gaussian after stage 1", dict(candidates=1)),
     "bc_diffusion": AlgoSpec("diffusion", "none", "imitation only: the diffusion policy after stage 1",

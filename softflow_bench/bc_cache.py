@@ -42,7 +42,7 @@ def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:
            **{f: getattr(cfg, f) for f in BC_FIELDS}}
     if spec.uses_diffusion:
         key.update(diffusion_train_steps=cfg.diffusion_train_steps, diffusion_prediction=cfg.diffusion_prediction)
-    if spec.policy == "flow":
+    if spec.uses_flow:
         key["flow_mixing"] = cfg.flow_mixing
         # keyed only when set, so the keys of the flows without them stay as they were
         if cfg.flow_encoder:

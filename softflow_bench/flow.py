@@ -217,11 +217,19 @@ class ChunkFlow(nn.Module):
         z = torch.randn(*cond.shape[:-1], self.dim, device=cond.device, dtype=cond.dtype, generator=generator)
         z = z * temperature
         u, ld = self._from_base(z, self._features(cond), with_log_prob)
-        x = u.clamp(-1.0, 1.0) if self.space == "action" else torch.tanh(u)
+        x = self._squash(u)
         if not with_log_prob:  # acting needs no density: skip its bookkeeping
             return x, None
         # log-prob under the *untempered* model, of the tempered sample (in action space: before clipping)
         return x, gaussian_log_prob(z) - ld - (tanh_logdet(u) if self.space == "atanh" else 0.0)
+
+    def forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """The chunk the flow makes of base noise z, without its density: `sample` at temperature 1 is
+        this of z ~ N(0, I). What a noise-space actor (baselines.flow_steer) steers."""
+        return self._squash(self._from_base(z, self._features(cond), with_logdet=False)[0])
+
+    def _squash(self, u: torch.Tensor) -> torch.Tensor:
+        return u.clamp(-1.0, 1.0) if self.space == "action" else torch.tanh(u)
 
     def bc_loss(self, x: torch.Tensor, cond: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Per-sample imitation loss: NLL per chunk dimension."""

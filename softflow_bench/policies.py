@@ -41,6 +41,7 @@ POLICY_FAMILIES: dict[str, str] = {
     "gaussian": "softflow_bench.baselines.gaussian",
     "diffusion": "softflow_bench.baselines.diffusion",
     "dsrl": "softflow_bench.baselines.dsrl",
+    "flow_steer": "softflow_bench.baselines.flow_steer",
 }
 
 

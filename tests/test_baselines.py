@@ -213,3 +213,33 @@ def test_diffusion_demo_anchor_keeps_the_demonstrated_modes(diffusion, data, anc
         assert stats["between"] > 0.9
     else:
         assert stats["near_modes"] > 0.75 and 0.3 < stats["positive"] < 0.7
+
+
+def _steer_over(flow):
+    from softflow_bench.baselines.flow_steer import FlowNoisePolicy
+
+    return FlowNoisePolicy(flow, 1, width=64, mean_bound=1.5)
+
+
+def test_flow_steer_starts_as_its_flow_and_never_changes_it(data):
+    """flow_steer's noise actor starts at N(0, I): before any RL its chunks are its flow's at every
+    temperature. Maximising a critic that prefers larger chunks moves its chunks up and leaves the
+    flow's weights as they were (all parameters in the optimiser, as the learner's actor optimiser)."""
+    flow = ChunkFlow(DIM, 1, blocks=4, width=64, seed=0)
+    fit(flow, data, steps=300)
+    policy = _steer_over(flow)
+    for temperature in (1.0, 0.3):
+        np.testing.assert_allclose(_samples(policy, temperature, n=256, seed=5),
+                                   _samples(flow, temperature, n=256, seed=5), atol=1e-6)
+    frozen = {k: v.clone() for k, v in policy.flow.state_dict().items()}
+    opt = torch.optim.Adam(policy.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(0)
+    before = float(_samples(policy, n=512).mean())
+    for _ in range(100):
+        chunk, log_pi = policy.sample(torch.zeros(256, 1), 1.0, generator=g)
+        loss = -chunk.mean() + 0.01 * log_pi.mean() / DIM
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(_samples(policy, n=512).mean()) > before + 0.2
+    assert all(torch.equal(frozen[k], v) for k, v in policy.flow.state_dict().items())

@@ -1,5 +1,6 @@
-"""DSRL takes its frozen diffusion policy from bc_diffusion's BC cache instead of training it again,
-and the run that does ends exactly where one that trained stage 1 itself ends."""
+"""DSRL takes its frozen diffusion policy from bc_diffusion's BC cache instead of training it again
+(flow_steer its flow from bc_flow's), and the run that does ends exactly where one that trained
+stage 1 itself ends."""
 
 import json
 import subprocess
@@ -23,24 +24,27 @@ def _weights(path):
     return torch.load(path, map_location="cpu", weights_only=True)["agent"]
 
 
-@pytest.mark.parametrize("algo", ["dsrl", "dsrl_na"])
-def test_dsrl_takes_stage_1_from_bc_diffusion_and_ends_as_if_it_had_trained_it(tmp_path, algo):
+@pytest.mark.parametrize("algo, source, frozen", [("dsrl", "bc_diffusion", "diffusion"),
+                                                  ("dsrl_na", "bc_diffusion", "diffusion"),
+                                                  ("flow_steer", "bc_flow", "flow")])
+def test_a_noise_actor_takes_stage_1_from_its_bc_algorithm_and_ends_as_if_it_had_trained_it(tmp_path, algo, source,
+                                                                                             frozen):
     from softflow_bench.bc_cache import bc_cache_path, bc_source_cache_path
     from softflow_bench.config import parse_args, resolve
 
     shared, alone = cli_env(tmp_path / "shared"), cli_env(tmp_path / "alone")
     alone["MINARI_DATASETS_PATH"] = shared["MINARI_DATASETS_PATH"]  # one dataset, two BC caches
-    _run("bc_diffusion", tmp_path / "bc_diffusion", shared)
+    _run(source, tmp_path / source, shared)
     took = _run(algo, tmp_path / "dsrl_took", shared)
     trained = _run(algo, tmp_path / "dsrl_trained", alone)
-    assert "took stage 1 from bc_diffusion" in took and "took stage 1" not in trained
+    assert f"took stage 1 from {source}" in took and "took stage 1" not in trained
 
-    # the frozen diffusion policy is bc_diffusion's, weight for weight, in both
-    bc = {k: v for k, v in _weights(tmp_path / "bc_diffusion" / "bc_policy.pt").items() if k.startswith("policy.")}
+    # the frozen policy is the BC algorithm's, weight for weight, in both
+    bc = {k: v for k, v in _weights(tmp_path / source / "bc_policy.pt").items() if k.startswith("policy.")}
     for run in ("dsrl_took", "dsrl_trained"):
         final = _weights(tmp_path / run / "final_policy.pt")
         for k, v in bc.items():
-            assert torch.equal(final[k.replace("policy.", "policy.diffusion.", 1)], v), (run, k)
+            assert torch.equal(final[k.replace("policy.", f"policy.{frozen}.", 1)], v), (run, k)
     # and the whole run after stage 1 is the same: every weight, every evaluation
     took_w, trained_w = _weights(tmp_path / "dsrl_took" / "final_policy.pt"), \
         _weights(tmp_path / "dsrl_trained" / "final_policy.pt")
@@ -52,7 +56,7 @@ def test_dsrl_takes_stage_1_from_bc_diffusion_and_ends_as_if_it_had_trained_it(t
     assert curves[0] == curves[1]
 
     # the key it looks under is bc_diffusion's own
-    dsrl_cfg, bc_cfg = (resolve(*parse_args(["--algo", name, *SMOKE])) for name in (algo, "bc_diffusion"))
+    dsrl_cfg, bc_cfg = (resolve(*parse_args(["--algo", name, *SMOKE])) for name in (algo, source))
     assert bc_source_cache_path(dsrl_cfg) == bc_cache_path(bc_cfg) != bc_cache_path(dsrl_cfg)
     assert bc_source_cache_path(bc_cfg) is None
 

@@ -1,12 +1,12 @@
-"""Where a noise-space agent (`dsrl`, `dsrl_na`) has steered its frozen diffusion policy's noise.
+"""Where a noise-space agent (`dsrl`, `dsrl_na`, `flow_steer`) has steered its frozen policy's noise.
 
     python -m softflow_bench.tools.noise_steering RUN_DIR [RUN_DIR ...] [--states 512]
 
 For each saved policy of each run (end of BC, offline point, final), on `--states` observations
 drawn from the run's offline data (fixed seed 0), prints one table row:
 - at bound: the fraction of the noise actor's mean dimensions within 5 % of `noise_bound`;
-- std: the noise actor's mean spread (N(0, I), the BC diffusion policy's own noise, has 1);
-- Q chunk: the chunk critic's mean Q of the DDIM chunks decoded from N(0, I) noise and from the
+- std: the noise actor's mean spread (N(0, I), the BC policy's own noise, has 1);
+- Q chunk: the chunk critic's mean Q of the chunks decoded from N(0, I) noise and from the
   actor's noise; `dsrl_na` also has Q noise, its noise critic's value of the same two noises.
 A critic that rates the actor's chunks above the prior's while the evaluations drop every cube
 is being exploited off its data.
@@ -35,8 +35,8 @@ def steering_rows(run: Path, states: int) -> list[dict]:
 
     loaded = [load_run(run, policy) for policy in POLICIES]  # raises for a missing file
     cfg, env_id = loaded[0][0], loaded[0][1]
-    if ALGORITHMS[cfg.algo].policy != "dsrl":
-        raise ValueError(f"{run} is a {cfg.algo} run, not a noise-space one (dsrl, dsrl_na)")
+    if not ALGORITHMS[cfg.algo].noise_actor:
+        raise ValueError(f"{run} is a {cfg.algo} run, not a noise-space one (dsrl, dsrl_na, flow_steer)")
     data = offline_chunks(cfg, say=lambda *_: None)
     if data is None:
         raise ValueError(f"{run} has no offline data to draw states from")
