@@ -22,6 +22,14 @@ from softflow_bench.flow import build as build_flow
 class FlowNoisePolicy(NoiseActorPolicy):
     """A noise actor over a frozen ChunkFlow (the `flow` family's policy)."""
 
+    # Its spread never exceeds the prior's it starts at, N(0, I). DDIM clamps its estimate of the
+    # chunk at every step, so dsrl's diffusion policy maps any noise to a plausible chunk and its
+    # actor may spread up to e^2; a flow maps noise outside its typical set off the data. With
+    # dsrl's e^2 the offline stage widened the noise to a spread of about 4 (the critic rated the
+    # chunks of such noise higher) and the scissors' policy cut in 0 of 100 episodes at any bound
+    # on the mean (results/REPORT.md, "Flow steering").
+    max_log_std = 0.0
+
     def __init__(self, flow: ChunkFlow, cond_dim: int, width: int, *, mean_bound: float):
         super().__init__(flow, "flow", flow.dim, cond_dim, width, mean_bound)
 

@@ -243,3 +243,14 @@ def test_flow_steer_starts_as_its_flow_and_never_changes_it(data):
         opt.step()
     assert float(_samples(policy, n=512).mean()) > before + 0.2
     assert all(torch.equal(frozen[k], v) for k, v in policy.flow.state_dict().items())
+
+
+def test_flow_steer_never_spreads_wider_than_its_prior_and_dsrl_may(data, diffusion):
+    """A flow maps noise outside its typical set off the data, so flow_steer's noise actor is capped
+    at the N(0, I) it starts from; dsrl's (DDIM clamps every step) may spread up to e^2."""
+    flow = ChunkFlow(DIM, 1, blocks=2, width=64, seed=0)
+    for policy, widest in ((_steer_over(flow), 1.0), (_dsrl_over(diffusion), np.exp(2.0))):
+        with torch.no_grad():
+            policy.noise_actor[-1].bias[DIM:] = 10.0  # the raw log-spreads, pushed far up
+            _, log_std = policy._mean_log_std(torch.zeros(4, 1))
+        assert float(log_std.exp().max()) == pytest.approx(widest, rel=1e-3)
