@@ -125,3 +125,33 @@ def test_a_row_trained_on_a_gpu_says_so_and_its_command_asks_for_one():
     assert _ran_on(summary("cpu", True)) == "torch 2.11, 16 CPUs"
     assert _ran_on({**summary("cpu", False), "machine": {"cpus": 2, "cpu_capability": "AVX2"}}) == (
         "torch 2.11, 2 CPUs (AVX2)")
+
+
+def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_cube_run):
+    """tools.paired on the leaderboard's table: an algorithm's final evaluations against another's on
+    the episodes both played, from the rows today's defaults make only."""
+    runs = tmp_path / "runs"
+    shutil.copytree(smoke_cube_run[0], runs / "cube_pronation" / "softflow" / "seed0")
+    out = tmp_path / "lb.md"
+    subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
+                   check=True, capture_output=True, timeout=60)
+    table = out.with_suffix(".json")
+    row = json.loads(table.read_text())["rows"][0]
+    assert row["final_episodes"]
+    # a row made under other defaults, with the opposite outcomes, must not count
+    changed = {**row, "seed": 5, "config": {**row["config"], "seed": 5, "bc_weight": 7.0},
+               "final_episodes": {k: 1.0 - v for k, v in row["final_episodes"].items()}}
+    table.write_text(json.dumps({"format_version": FORMAT_VERSION, "rows": [row, changed]}))
+
+    def paired(*args):
+        return subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(table), str(table),
+                               "--env", "cube_pronation", *args], capture_output=True, text=True, timeout=60)
+
+    same = paired("--before-algo", "softflow", "--after-algo", "softflow", "--tier", "smoke")
+    assert same.returncode == 0, same.stderr
+    assert "softflow - softflow" in same.stdout
+    assert f"pooled: +0.000 [+0.000, +0.000] over {len(row['final_episodes'])} episode pairs" in same.stdout
+    missing = paired("--before-algo", "softflow", "--after-algo", "sac", "--tier", "smoke")
+    assert missing.returncode == 2 and "no current rows of sac on cube_pronation (smoke tier)" in missing.stderr
+    half = paired("--before-algo", "softflow", "--tier", "smoke")
+    assert half.returncode == 2 and "--env, --before-algo and --after-algo together" in half.stderr

@@ -1,10 +1,14 @@
 """The change in success between two re-evaluations of the same runs, episode by episode.
 
     python -m softflow_bench.tools.paired BEFORE.json AFTER.json [--before-temperature T] [--after-temperature T]
+    python -m softflow_bench.tools.paired results/leaderboard.json results/leaderboard.json \
+        --env ENV --before-algo A --after-algo B [--tier quick]
 
 BEFORE and AFTER are tables written by `softflow_bench.tools.evaluate` (results/evals/NAME.json),
 e.g. the same runs' offline and final policies, or by `softflow_bench.tools.tune_temperature`
-(results/sweeps/NAME.json; its rows span several temperatures, so name the one to compare).
+(results/sweeps/NAME.json; its rows span several temperatures, so name the one to compare), or the
+leaderboard's table: then two algorithms' final evaluations on one task, of the seeds both have,
+from the rows today's defaults make (those the verdict compares).
 Episodes are paired by (run seed, evaluation episode seed): both evaluations played the same
 starts, so their difference is free of the between-start spread. Prints the mean of AFTER -
 BEFORE with the 95 % interval of tools.stats.paired_difference, per run seed and pooled.
@@ -20,15 +24,19 @@ from pathlib import Path
 from softflow_bench.tools.stats import paired_difference
 
 
+def _rows(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())["rows"]
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not an evaluate table (not JSON: {exc})") from None
+    except (KeyError, TypeError):
+        raise ValueError(f"{path} is not an evaluate table (no rows)") from None
+
+
 def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, int], float]:
     """{(run seed, episode seed): success} of an evaluate or temperature-search table (its rows at
     `temperature`, when given); ValueError if it kept no episodes or mixes temperatures unasked."""
-    try:
-        rows = json.loads(path.read_text())["rows"]
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not an evaluate table (not JSON: {exc})") from None
-    except KeyError:
-        raise ValueError(f"{path} is not an evaluate table (no rows)") from None
+    rows = _rows(path)
     if temperature is not None:
         rows = [row for row in rows if row["temperature"] == temperature]
         if not rows:
@@ -44,22 +52,45 @@ def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, in
     return out
 
 
+def leaderboard_outcomes(path: Path, env: str, algo: str, tier: str) -> dict[tuple[int, int], float]:
+    """{(run seed, episode seed): success} of one algorithm's final evaluations in a leaderboard table,
+    from its rows that today's defaults make; ValueError if there are none with their episodes."""
+    from softflow_bench.tools.leaderboard import current
+
+    rows = [row for row in _rows(path) if (row.get("env"), row.get("algo"), row.get("tier")) == (env, algo, tier)
+            and row.get("final_episodes") and current(row)]
+    if not rows:
+        raise ValueError(f"{path} has no current rows of {algo} on {env} ({tier} tier) with their episodes")
+    return {(row["seed"], int(k)): float(v) for row in rows for k, v in row["final_episodes"].items()}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("before", type=Path, help="an evaluate table (.json)")
     p.add_argument("after", type=Path, help="another one, of the same runs")
     p.add_argument("--before-temperature", type=float, help="BEFORE's rows at this temperature (a search's table)")
     p.add_argument("--after-temperature", type=float, help="AFTER's rows at this temperature (a search's table)")
+    p.add_argument("--env", help="with --before-algo/--after-algo: the task of the leaderboard rows")
+    p.add_argument("--before-algo", help="BEFORE is a leaderboard table: this algorithm's final evaluations")
+    p.add_argument("--after-algo", help="AFTER is a leaderboard table: this algorithm's final evaluations")
+    p.add_argument("--tier", default="quick", help="with --before-algo/--after-algo: the rows' tier")
     args = p.parse_args(argv)
+    if (args.before_algo or args.after_algo) and not (args.before_algo and args.after_algo and args.env):
+        p.error("comparing leaderboard rows takes --env, --before-algo and --after-algo together")
     try:
-        before = outcomes(args.before, args.before_temperature)
-        after = outcomes(args.after, args.after_temperature)
+        if args.before_algo:
+            before = leaderboard_outcomes(args.before, args.env, args.before_algo, args.tier)
+            after = leaderboard_outcomes(args.after, args.env, args.after_algo, args.tier)
+        else:
+            before = outcomes(args.before, args.before_temperature)
+            after = outcomes(args.after, args.after_temperature)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError: also bad JSON
         p.error(str(exc))
     seeds = sorted({s for s, _ in before} & {s for s, _ in after})
     if not seeds:
         p.error("the two tables share no (run seed, episode) pair")
-    print(f"success, {args.after.stem} - {args.before.stem}, on the episodes both played:")
+    names = (args.after_algo, args.before_algo) if args.before_algo else (args.after.stem, args.before.stem)
+    print(f"success, {names[0]} - {names[1]}, on the episodes both played:")
     for seed in seeds:
         mean, lo, hi, n = paired_difference({k: v for k, v in after.items() if k[0] == seed},
                                             {k: v for k, v in before.items() if k[0] == seed})
