@@ -36,7 +36,8 @@ class NoiseActorPolicy(nn.Module):
     (`decode`)."""
 
     has_likelihood = True  # of the noise w, for the entropy term; `bc_loss` is not a chunk likelihood
-    max_log_std = 2.0  # the noise actor's spread per dim is at most e^max_log_std
+    # A cap on the noise actor's log-spread per dim below the e^2 its tanh squashing allows (None: none).
+    max_log_std: float | None = None
 
     def __init__(self, frozen: nn.Module, frozen_name: str, dim: int, cond_dim: int, width: int, mean_bound: float):
         """`frozen`, made before the noise actor so that its initialisation draws first, is kept as
@@ -72,7 +73,7 @@ class NoiseActorPolicy(nn.Module):
     def _mean_log_std(self, cond: torch.Tensor):
         raw_mean, raw_log_std = self.noise_actor(cond).chunk(2, -1)
         bound = self.mean_bound
-        if self.max_log_std < 2.0:
+        if self.max_log_std is not None:
             raw_log_std = raw_log_std.clamp(max=self.max_log_std)
         return bound * torch.tanh(raw_mean / bound), 2.0 * torch.tanh(raw_log_std / 2.0)
 

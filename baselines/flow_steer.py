@@ -26,8 +26,8 @@ class FlowNoisePolicy(NoiseActorPolicy):
     # chunk at every step, so dsrl's diffusion policy maps any noise to a plausible chunk and its
     # actor may spread up to e^2; a flow maps noise outside its typical set off the data. With
     # dsrl's e^2 the offline stage widened the noise to a spread of about 4 (the critic rated the
-    # chunks of such noise higher) and the scissors' policy cut in 0 of 100 episodes at any bound
-    # on the mean (results/REPORT.md, "Flow steering").
+    # chunks of such noise higher) and the scissors' policy cut in 0 of 100 episodes at mean bounds
+    # 1.5 and 0.25 (results/REPORT.md, "Flow steering").
     max_log_std = 0.0
 
     def __init__(self, flow: ChunkFlow, cond_dim: int, width: int, *, mean_bound: float):

@@ -141,8 +141,8 @@ class RunConfig:
     the demonstrations. 0: none (the `diffusion` rows). Only the `diffusion` algorithm has it."""
     noise_bound: float = 1.5
     """dsrl, flow_steer: bound on the noise actor's mean per dimension (tanh-squashed). Far-out noise is
-    noise the frozen policy never saw in training (flow_steer keeps dsrl's value, unswept), and DDIM
-    maps it off the data: on the toy
+    noise the frozen policy never saw in training (flow_steer's own sweep bounds it at 0.25,
+    softflow_bench.algos), and DDIM maps it off the data: on the toy
     two-mode chunks (mode at 0.6), noise of 1.5 in every dim lands at 0.65, 2.0 at 0.91, 2.5 at the
     action bound (tests/test_baselines.py steers against this bound)."""
     temperature: float = 0.7

@@ -56,12 +56,13 @@ def leaderboard_outcomes(path: Path, env: str, algo: str, tier: str) -> dict[tup
     """{(run seed, episode seed): success} of one algorithm's final evaluations in a leaderboard table,
     from its rows that today's defaults make; ValueError if there are none with their episodes."""
     from softflow_bench.tools.leaderboard import current
+    from softflow_bench.tools.verdict import episode_outcomes
 
     rows = [row for row in _rows(path) if (row.get("env"), row.get("algo"), row.get("tier")) == (env, algo, tier)
             and row.get("final_episodes") and current(row)]
     if not rows:
         raise ValueError(f"{path} has no current rows of {algo} on {env} ({tier} tier) with their episodes")
-    return {(row["seed"], int(k)): float(v) for row in rows for k, v in row["final_episodes"].items()}
+    return {k: v for row in rows for k, v in episode_outcomes(row).items()}
 
 
 def main(argv=None) -> int:

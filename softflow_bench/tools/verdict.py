@@ -34,7 +34,8 @@ def groups(table: list[dict], label) -> dict[tuple, dict[str, list[dict]]]:
     return out
 
 
-def _episodes(row: dict, key: str = "final_episodes") -> dict[tuple, float]:
+def episode_outcomes(row: dict, key: str = "final_episodes") -> dict[tuple, float]:
+    """{(run seed, episode seed): success} of a leaderboard row's final (or `key`) evaluation."""
     return {(row["seed"], int(k)): float(v) for k, v in (row.get(key) or {}).items()}
 
 
@@ -57,8 +58,9 @@ def summarise(table: list[dict], label) -> list[dict]:
             offline_mean = float(np.mean([r["before"]["success_rate"] for r in online])) if online else None
             # the online stage's change, paired on the episodes both evaluations played (an offline
             # point of 20 episodes against a final one of 100 would compare different episodes)
-            change = stats.paired_difference({k: v for r in online for k, v in _episodes(r).items()},
-                                             {k: v for r in online for k, v in _episodes(r, "before_episodes").items()})
+            change = stats.paired_difference(
+                {k: v for r in online for k, v in episode_outcomes(r).items()},
+                {k: v for r in online for k, v in episode_outcomes(r, "before_episodes").items()})
             rec = {"env": env, "algo": algo, "tier": tier, "bc_steps": rs[0].get("bc_steps"), "runs": len(rs),
                    "seeds": " ".join(str(r["seed"]) for r in sorted(rs, key=lambda r: r["seed"])),
                    "success_mean": est["mean"][0], "mean_lo": est["mean"][1], "mean_hi": est["mean"][2],
@@ -72,8 +74,8 @@ def summarise(table: list[dict], label) -> list[dict]:
             if reference and algo != reference:
                 rec["poi_softflow"], rec["poi_lo"], rec["poi_hi"] = stats.probability_of_improvement(
                     scores[reference], scores[algo])
-                mine = {k: v for r in by_algo[reference] for k, v in _episodes(r).items()}
-                theirs = {k: v for r in rs for k, v in _episodes(r).items()}
+                mine = {k: v for r in by_algo[reference] for k, v in episode_outcomes(r).items()}
+                theirs = {k: v for r in rs for k, v in episode_outcomes(r).items()}
                 paired = stats.paired_difference(mine, theirs)
                 if paired:
                     rec["paired_diff"], rec["paired_lo"], rec["paired_hi"], rec["paired_episodes"] = paired
