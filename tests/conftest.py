@@ -5,6 +5,12 @@ from smoke_policy import cli_env
 
 # Keep test datasets out of the user's cache, and render headless.
 os.environ.setdefault("MUJOCO_GL", "egl")
+# One thread per process, as every run has (RunConfig.threads): the suite run beside training runs on
+# a small machine then shares the cores instead of spinning against them (two processes with torch's
+# default threads on two cores each ran about 5x slower). Set before torch is first imported, so it
+# also holds for the subprocesses and their OpenMP pools.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
