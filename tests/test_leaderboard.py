@@ -155,3 +155,6 @@ def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_
     assert missing.returncode == 2 and "no current rows of sac on cube_pronation (smoke tier)" in missing.stderr
     half = paired("--before-algo", "softflow", "--tier", "smoke")
     assert half.returncode == 2 and "--env, --before-algo and --after-algo together" in half.stderr
+    table.write_text("not json")  # read as the leaderboard reads its committed table
+    damaged = paired("--before-algo", "softflow", "--after-algo", "softflow", "--tier", "smoke")
+    assert damaged.returncode == 2 and "is not a leaderboard table (not JSON" in damaged.stderr

@@ -230,7 +230,10 @@ def render(table: list[dict], is_now: list[bool]) -> str:
 
 def committed_rows(path: Path) -> list[dict]:
     """The rows of a committed table (its .json), which must be of this code's format version."""
-    saved = json.loads(path.read_text())
+    try:
+        saved = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not a leaderboard table (not JSON: {exc})") from None
     version = saved.get("format_version") if isinstance(saved, dict) else None
     if version != FORMAT_VERSION:
         raise ValueError(f"{path} is in format {version}, this code reads format {FORMAT_VERSION}")

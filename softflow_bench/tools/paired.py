@@ -55,10 +55,11 @@ def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, in
 def leaderboard_outcomes(path: Path, env: str, algo: str, tier: str) -> dict[tuple[int, int], float]:
     """{(run seed, episode seed): success} of one algorithm's final evaluations in a leaderboard table,
     from its rows that today's defaults make; ValueError if there are none with their episodes."""
-    from softflow_bench.tools.leaderboard import current
+    from softflow_bench.tools.leaderboard import committed_rows, current
     from softflow_bench.tools.verdict import episode_outcomes
 
-    rows = [row for row in _rows(path) if (row.get("env"), row.get("algo"), row.get("tier")) == (env, algo, tier)
+    rows = [row for row in committed_rows(path)
+            if (row.get("env"), row.get("algo"), row.get("tier")) == (env, algo, tier)
             and row.get("final_episodes") and current(row)]
     if not rows:
         raise ValueError(f"{path} has no current rows of {algo} on {env} ({tier} tier) with their episodes")
