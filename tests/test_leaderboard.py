@@ -127,6 +127,10 @@ def test_a_row_trained_on_a_gpu_says_so_and_its_command_asks_for_one():
         "torch 2.11, 2 CPUs (AVX2)")
 
 
+def summary_final_file(run) -> str:
+    return json.loads((run / "summary.json").read_text())["final"]["episodes_file"]
+
+
 def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_cube_run):
     """tools.paired on the leaderboard's table: an algorithm's final evaluations against another's on
     the episodes both played, from the rows today's defaults make only."""
@@ -153,8 +157,20 @@ def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_
     assert f"pooled: +0.000 [+0.000, +0.000] over {len(row['final_episodes'])} episode pairs" in same.stdout
     missing = paired("--before-algo", "softflow", "--after-algo", "sac", "--tier", "smoke")
     assert missing.returncode == 2 and "no current rows of sac on cube_pronation (smoke tier)" in missing.stderr
-    half = paired("--before-algo", "softflow", "--tier", "smoke")
-    assert half.returncode == 2 and "--env, --before-algo and --after-algo together" in half.stderr
+    # one side a leaderboard's rows, the other a sweep's runs of the same starts (a recipe against
+    # the row it would replace): the run's own final evaluation, as tools.sweep keeps it
+    records = [json.loads(line) for line in (smoke_cube_run[0] / summary_final_file(smoke_cube_run[0]))
+               .read_text().splitlines()]
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(json.dumps({"rows": [{"value": "x", "seed": 0, "episode_records": records}]}))
+    mixed = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(table), str(sweep), "--env",
+                            "cube_pronation", "--before-algo", "softflow", "--after-value", "x", "--tier", "smoke"],
+                           capture_output=True, text=True, timeout=60)
+    assert mixed.returncode == 0, mixed.stderr
+    assert "sweep x - softflow" in mixed.stdout and f"over {len(records)} episode pairs" in mixed.stdout
+    no_env = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(table), str(sweep),
+                             "--before-algo", "softflow"], capture_output=True, text=True, timeout=60)
+    assert no_env.returncode == 2 and "takes --env" in no_env.stderr
     table.write_text("not json")  # read as the leaderboard reads its committed table
     damaged = paired("--before-algo", "softflow", "--after-algo", "softflow", "--tier", "smoke")
     assert damaged.returncode == 2 and "is not a leaderboard table (not JSON" in damaged.stderr

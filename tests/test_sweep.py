@@ -20,6 +20,9 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
         assert summary["config"]["temperature"] == 0.5 and summary["seed"] == r["seed"]
         assert r["success_rate"] == summary["final"]["success_rate"]
         assert r["offline success_rate"] == summary["curve"][0]["success_rate"]  # the point before online RL
+        run = tmp_path / "sweeps" / name / "0.5" / f"seed{r['seed']}"
+        kept = (run / summary["final"]["episodes_file"]).read_text().splitlines()
+        assert r["episode_records"] == [json.loads(line) for line in kept]  # for tools.paired
     text = (tmp_path / "sweeps" / f"{name}.md").read_text()
     mean = sum(r["drop_rate"] for r in rows) / 2
     assert "seeds 0, 1" in text and "| **0.5** | mean |" in text and f"**{mean:.3f}**" in text
@@ -27,6 +30,17 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
     # a second call finds both runs finished and only rewrites the table
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
     assert "running:" not in again.stdout
+
+    def paired(*args):
+        return subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", *args], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    table = str(tmp_path / "sweeps" / f"{name}.json")
+    same = paired(table, table, "--after-value", "0.5")
+    assert same.returncode == 0, same.stderr
+    assert "pooled: +0.000 [+0.000, +0.000] over 4 episode pairs" in same.stdout  # 2 seeds x 2 episodes
+    absent = paired(table, table, "--after-value", "0.7")
+    assert absent.returncode == 2 and "no rows of the swept value '0.7'" in absent.stderr
 
 
 def test_a_switch_is_swept_as_true_and_false_and_a_frozen_actor_keeps_the_bc_policy(tmp_path):

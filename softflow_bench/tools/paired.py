@@ -1,14 +1,19 @@
-"""The change in success between two re-evaluations of the same runs, episode by episode.
+"""The change in success between two evaluations of the same starts, episode by episode.
 
     python -m softflow_bench.tools.paired BEFORE.json AFTER.json [--before-temperature T] [--after-temperature T]
     python -m softflow_bench.tools.paired results/leaderboard.json results/leaderboard.json \
         --env ENV --before-algo A --after-algo B [--tier quick]
+    python -m softflow_bench.tools.paired results/leaderboard.json SWEEP.json --env ENV --before-algo A \
+        --after-value V
 
-BEFORE and AFTER are tables written by `softflow_bench.tools.evaluate` (results/evals/NAME.json),
-e.g. the same runs' offline and final policies, or by `softflow_bench.tools.tune_temperature`
-(results/sweeps/NAME.json; its rows span several temperatures, so name the one to compare), or the
-leaderboard's table: then two algorithms' final evaluations on one task, of the seeds both have,
-from the rows today's defaults make (those the verdict compares).
+BEFORE and AFTER are each one of: a table written by `softflow_bench.tools.evaluate`
+(results/evals/NAME.json), e.g. the same runs' offline and final policies; one written by
+`softflow_bench.tools.tune_temperature` (results/sweeps/NAME.json; its rows span several
+temperatures, so name the one to compare); one written by `softflow_bench.tools.sweep` (its runs'
+final evaluations; name the value when it swept several); or the leaderboard's table with
+--before-algo or --after-algo: that algorithm's final evaluations on one task (--env), from the rows
+today's defaults make (those the verdict compares). So a recipe's sweep compares with the row it
+would replace.
 Episodes are paired by (run seed, evaluation episode seed): both evaluations played the same
 starts, so their difference is free of the between-start spread. Prints the mean of AFTER -
 BEFORE with the 95 % interval of tools.stats.paired_difference, per run seed and pooled.
@@ -33,15 +38,23 @@ def _rows(path: Path) -> list[dict]:
         raise ValueError(f"{path} is not an evaluate table (no rows)") from None
 
 
-def outcomes(path: Path, temperature: float | None = None) -> dict[tuple[int, int], float]:
-    """{(run seed, episode seed): success} of an evaluate or temperature-search table (its rows at
-    `temperature`, when given); ValueError if it kept no episodes or mixes temperatures unasked."""
+def outcomes(path: Path, temperature: float | None = None, value: str | None = None) -> dict[tuple[int, int], float]:
+    """{(run seed, episode seed): success} of an evaluate, temperature-search or sweep table (its rows
+    at `temperature` or of the swept `value`, when given); ValueError if it kept no episodes or mixes
+    temperatures or values unasked."""
     rows = _rows(path)
     if temperature is not None:
-        rows = [row for row in rows if row["temperature"] == temperature]
+        rows = [row for row in rows if row.get("temperature") == temperature]
         if not rows:
             raise ValueError(f"{path} has no rows at temperature {temperature}")
-    elif len({(row["seed"], row.get("temperature")) for row in rows}) > len({row["seed"] for row in rows}):
+    if value is not None:
+        rows = [row for row in rows if row.get("value") == value]
+        if not rows:
+            raise ValueError(f"{path} has no rows of the swept value {value!r}")
+    if len({(row["seed"], row.get("value")) for row in rows}) > len({row["seed"] for row in rows}):
+        raise ValueError(f"{path} holds several swept values per run: choose one with --before-value "
+                         f"or --after-value")
+    if len({(row["seed"], row.get("temperature")) for row in rows}) > len({row["seed"] for row in rows}):
         raise ValueError(f"{path} holds several temperatures per run: choose one with --before-temperature "
                          f"or --after-temperature")
     out = {}
@@ -68,30 +81,36 @@ def leaderboard_outcomes(path: Path, env: str, algo: str, tier: str) -> dict[tup
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("before", type=Path, help="an evaluate table (.json)")
-    p.add_argument("after", type=Path, help="another one, of the same runs")
+    p.add_argument("before", type=Path, help="an evaluate, temperature-search, sweep or leaderboard table (.json)")
+    p.add_argument("after", type=Path, help="another, of the same starts")
     p.add_argument("--before-temperature", type=float, help="BEFORE's rows at this temperature (a search's table)")
     p.add_argument("--after-temperature", type=float, help="AFTER's rows at this temperature (a search's table)")
+    p.add_argument("--before-value", help="BEFORE's runs of this swept value (a sweep's table)")
+    p.add_argument("--after-value", help="AFTER's runs of this swept value (a sweep's table)")
     p.add_argument("--env", help="with --before-algo/--after-algo: the task of the leaderboard rows")
     p.add_argument("--before-algo", help="BEFORE is a leaderboard table: this algorithm's final evaluations")
     p.add_argument("--after-algo", help="AFTER is a leaderboard table: this algorithm's final evaluations")
     p.add_argument("--tier", default="quick", help="with --before-algo/--after-algo: the rows' tier")
     args = p.parse_args(argv)
-    if (args.before_algo or args.after_algo) and not (args.before_algo and args.after_algo and args.env):
-        p.error("comparing leaderboard rows takes --env, --before-algo and --after-algo together")
+    if (args.before_algo or args.after_algo) and not args.env:
+        p.error("a leaderboard side (--before-algo or --after-algo) takes --env, the task of its rows")
+
+    def side(path: Path, algo: str | None, temperature: float | None, value: str | None):
+        if algo:
+            return leaderboard_outcomes(path, args.env, algo, args.tier)
+        return outcomes(path, temperature, value)
+
     try:
-        if args.before_algo:
-            before = leaderboard_outcomes(args.before, args.env, args.before_algo, args.tier)
-            after = leaderboard_outcomes(args.after, args.env, args.after_algo, args.tier)
-        else:
-            before = outcomes(args.before, args.before_temperature)
-            after = outcomes(args.after, args.after_temperature)
+        before = side(args.before, args.before_algo, args.before_temperature, args.before_value)
+        after = side(args.after, args.after_algo, args.after_temperature, args.after_value)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # ValueError: also bad JSON
         p.error(str(exc))
     seeds = sorted({s for s, _ in before} & {s for s, _ in after})
     if not seeds:
         p.error("the two tables share no (run seed, episode) pair")
-    names = (args.after_algo, args.before_algo) if args.before_algo else (args.after.stem, args.before.stem)
+    names = [algo or (f"{path.stem} {value}" if value else path.stem)
+             for algo, path, value in ((args.after_algo, args.after, args.after_value),
+                                       (args.before_algo, args.before, args.before_value))]
     print(f"success, {names[0]} - {names[1]}, on the episodes both played:")
     for seed in seeds:
         mean, lo, hi, n = paired_difference({k: v for k, v in after.items() if k[0] == seed},

@@ -7,7 +7,8 @@ A switch (e.g. finetune_actor) takes the values true and false. Arguments after 
 run unchanged. Runs land in results/sweeps/<name>/<value>/seed<N>/
 and the table in results/sweeps/<name>.md and .json, with the exact command at its top: the final
 evaluation of every run, its evaluation before online RL where it had an online stage, and the
-mean over seeds of each value when there are several.
+mean over seeds of each value when there are several. The .json keeps each final evaluation's
+episodes, so `softflow_bench.tools.paired` compares a value's runs episode by episode (`--after-value`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from softflow_bench.config import ConfigError, RunConfig
 from softflow_bench.envs import TASK_METRICS
 from softflow_bench.run import validated
-from softflow_bench.tools.leaderboard import offline_point, started_from
+from softflow_bench.tools.leaderboard import episode_records, offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
 #: Metrics shown for the evaluation before online RL (the final evaluation shows all of them): success
@@ -103,7 +104,10 @@ def main(argv=None) -> int:
         offline = {}
         if summary["online_episodes"]:  # imitation-only runs have one evaluation, no offline point
             offline = {f"offline {k}": before[k] for k in SHOWN_OFFLINE if k in before}
-        return {"value": value, "seed": seed, **offline, **summary["final"], "git_commit": summary["git_commit"]}
+        row = {"value": value, "seed": seed, **offline, **summary["final"], "git_commit": summary["git_commit"]}
+        if (records := episode_records(out, summary["final"])) is not None:
+            row["episode_records"] = records
+        return row
 
     with ThreadPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(one, jobs))
