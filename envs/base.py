@@ -1,4 +1,5 @@
-"""What both hand tasks share: render-mode checks, an offscreen renderer, action validation."""
+"""What both hand tasks share: render-mode checks, an offscreen renderer, action validation, and
+the controlled joints' ranges and positions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 
 
 class MujocoTaskEnv(gym.Env):
-    """Gymnasium plumbing over `self.model` / `self.data`; subclasses set CAMERA and the spaces."""
+    """Gymnasium plumbing over `self.model` / `self.data`; subclasses set CAMERA, the spaces, and the
+    controlled joints in action order: `self._ranges` (n, 2) and `self._qadr` (n,) their qpos addresses."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
     CAMERA: str = ""
@@ -28,6 +30,15 @@ class MujocoTaskEnv(gym.Env):
         # the ufuncs themselves: np.clip's Python wrapper costs more than the clipping (see the
         # env-overhead benchmark); same result for finite input
         return np.minimum(np.maximum(action, -1.0), 1.0)
+
+    @property
+    def joint_ranges(self) -> np.ndarray:
+        """(n, 2) the controlled joints' ranges (rad, m) in action order: what actions normalise."""
+        return self._ranges
+
+    def joint_positions(self) -> np.ndarray:
+        """(n,) the controlled joints' positions, in action order."""
+        return self.data.qpos[self._qadr].copy()
 
     def render(self):
         if self.render_mode != "rgb_array":

@@ -185,7 +185,8 @@ def task_reward(dyaw: float, action: np.ndarray, prev_action: np.ndarray, power:
 
 
 class CubePronationEnv(MujocoTaskEnv):
-    """Gymnasium env `softflow_bench/CubePronation-v0`. See the module docstring and docs/tasks.md."""
+    """Gymnasium env `softflow_bench/CubePronation-v0`. See the module docstring and docs/tasks.md.
+    Its controlled joints (joint_ranges, joint_positions) are the 17 hand joints, in hand.JOINT_IDS order."""
 
     CAMERA = "below"
 
@@ -280,11 +281,6 @@ class CubePronationEnv(MujocoTaskEnv):
         return self._turns
 
     @property
-    def joint_ranges(self) -> np.ndarray:
-        """(17, 2) the hand joints' ranges (rad), in hand.JOINT_IDS order: what actions normalise."""
-        return self._ranges
-
-    @property
     def grasp_pose(self) -> np.ndarray:
         """(17,) the joint targets of this episode's start grasp (rad)."""
         return self._grasp
@@ -293,10 +289,6 @@ class CubePronationEnv(MujocoTaskEnv):
     def start_offset(self) -> np.ndarray:
         """The cube's position in the palm frame when the episode started (m)."""
         return self._start_offset
-
-    def joint_positions(self) -> np.ndarray:
-        """(17,) the hand joints' positions (rad)."""
-        return self.data.qpos[self._qadr].copy()
 
     def cube_in_palm(self) -> tuple[np.ndarray, np.ndarray]:
         """Cube position (m) and rotation matrix in the palm frame (from sensors)."""

@@ -256,7 +256,8 @@ def dense_reward(stage_scores: tuple[float, ...], just_cut: bool) -> float:
 
 
 class ScissorsTapeEnv(MujocoTaskEnv):
-    """Gymnasium env `softflow_bench/ScissorsTape-v0`. See module docstring and README."""
+    """Gymnasium env `softflow_bench/ScissorsTape-v0`. See module docstring and README.
+    Its controlled joints (joint_ranges, joint_positions) are the 6 arm joints, then the 17 hand joints."""
 
     CAMERA = "overview"
 
@@ -349,11 +350,6 @@ class ScissorsTapeEnv(MujocoTaskEnv):
         return (2 * (q - lo) / (hi - lo) - 1).astype(np.float32)
 
     @property
-    def joint_ranges(self) -> np.ndarray:
-        """(23, 2) the controlled joints' ranges (6 arm, then 17 hand): what actions normalise."""
-        return self._ranges
-
-    @property
     def reference_pose(self) -> np.ndarray:
         """(23,) the controlled joints' reference positions (the model's qpos0)."""
         return self._ref
@@ -362,10 +358,6 @@ class ScissorsTapeEnv(MujocoTaskEnv):
     def joint_qpos_adr(self) -> np.ndarray:
         """(23,) where the controlled joints' positions sit in qpos."""
         return self._qadr
-
-    def joint_positions(self) -> np.ndarray:
-        """(23,) the controlled joints' positions (6 arm, then 17 hand)."""
-        return self.data.qpos[self._qadr].copy()
 
     def scissors_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """The scissors' free body: world position (m) and rotation matrix."""
