@@ -14,12 +14,14 @@ def test_speed(benchmark):
 
 
 def _saved(tmp_path, ratio: str):
+    # its own pytest, not a worker of the suite's (pytest-xdist disables benchmarks in its workers)
     test = tmp_path / "test_tiny_bench.py"
     test.write_text(BENCH)
     out = tmp_path / f"run_{ratio}.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")} | {"RATIO": ratio}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test),
                            "--benchmark-enable", f"--benchmark-json={out}"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env={**os.environ, "RATIO": ratio})
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]
     return out
 
