@@ -19,7 +19,7 @@ def _saved(tmp_path, ratio: str):
     test.write_text(BENCH)
     out = tmp_path / f"run_{ratio}.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")} | {"RATIO": ratio}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test),
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
                            "--benchmark-enable", f"--benchmark-json={out}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:]

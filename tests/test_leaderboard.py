@@ -127,10 +127,6 @@ def test_a_row_trained_on_a_gpu_says_so_and_its_command_asks_for_one():
         "torch 2.11, 2 CPUs (AVX2)")
 
 
-def summary_final_file(run) -> str:
-    return json.loads((run / "summary.json").read_text())["final"]["episodes_file"]
-
-
 def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_cube_run):
     """tools.paired on the leaderboard's table: an algorithm's final evaluations against another's on
     the episodes both played, from the rows today's defaults make only."""
@@ -159,8 +155,10 @@ def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_
     assert missing.returncode == 2 and "no current rows of sac on cube_pronation (smoke tier)" in missing.stderr
     # one side a leaderboard's rows, the other a sweep's runs of the same starts (a recipe against
     # the row it would replace): the run's own final evaluation, as tools.sweep keeps it
-    records = [json.loads(line) for line in (smoke_cube_run[0] / summary_final_file(smoke_cube_run[0]))
-               .read_text().splitlines()]
+    from softflow_bench.tools.leaderboard import episode_records
+
+    run = smoke_cube_run[0]
+    records = episode_records(run, json.loads((run / "summary.json").read_text())["final"])
     sweep = tmp_path / "sweep.json"
     sweep.write_text(json.dumps({"rows": [{"value": "x", "seed": 0, "episode_records": records}]}))
     mixed = subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", str(table), str(sweep), "--env",

@@ -43,20 +43,18 @@ def outcomes(path: Path, temperature: float | None = None, value: str | None = N
     at `temperature` or of the swept `value`, when given); ValueError if it kept no episodes or mixes
     temperatures or values unasked."""
     rows = _rows(path)
-    if temperature is not None:
-        rows = [row for row in rows if row.get("temperature") == temperature]
-        if not rows:
-            raise ValueError(f"{path} has no rows at temperature {temperature}")
-    if value is not None:
-        rows = [row for row in rows if row.get("value") == value]
-        if not rows:
-            raise ValueError(f"{path} has no rows of the swept value {value!r}")
-    if len({(row["seed"], row.get("value")) for row in rows}) > len({row["seed"] for row in rows}):
-        raise ValueError(f"{path} holds several swept values per run: choose one with --before-value "
-                         f"or --after-value")
-    if len({(row["seed"], row.get("temperature")) for row in rows}) > len({row["seed"] for row in rows}):
-        raise ValueError(f"{path} holds several temperatures per run: choose one with --before-temperature "
-                         f"or --after-temperature")
+    # (row key, the one asked for, how the error names it, and names several of them)
+    choices = (("temperature", temperature, f"at temperature {temperature}", "temperatures"),
+               ("value", value, f"of the swept value {value!r}", "swept values"))
+    for key, wanted, named, _ in choices:
+        if wanted is not None:
+            rows = [row for row in rows if row.get(key) == wanted]
+            if not rows:
+                raise ValueError(f"{path} has no rows {named}")
+    for key, _, _, several in choices:
+        if len({(row["seed"], row.get(key)) for row in rows}) > len({row["seed"] for row in rows}):
+            raise ValueError(f"{path} holds several {several} per run: choose one with --before-{key} "
+                             f"or --after-{key}")
     out = {}
     for row in rows:
         if "episode_records" not in row:
