@@ -72,7 +72,7 @@ class Learner:
         self.rng = np.random.default_rng(cfg.seed)
         self.gen = torch.Generator(device=device).manual_seed(cfg.seed)
         self.state = {"stage": "bc", "stage_step": 0, "online_episodes": 0, "online_env_steps": 0,
-                      "curve": [], "wall_time_s": 0.0}
+                      "curve": [], "wall_time_s": 0.0, "seconds": {}}
         self._clock_start: float | None = None  # set by run(): wall_time_s counts from it
         self.log_file = out / "metrics.jsonl"
         self._tb = None  # opened by the first scalar, so a Learner that never trains writes nothing
@@ -116,6 +116,13 @@ class Learner:
         except TrainingDiverged as exc:
             raise self._diverged(exc) from None
 
+    def _spent(self, part: str, since: float) -> None:
+        """Charge the seconds since `since` (time.perf_counter) to `part` of state["seconds"]: where a
+        run's time goes (bc, critic_warmup, offline, online_acting, online_updates, evaluation), kept
+        across a resume, charged before each checkpoint so that a kill loses at most one step's."""
+        seconds = self.state.setdefault("seconds", {})
+        seconds[part] = seconds.get(part, 0.0) + time.perf_counter() - since
+
     # ---- acting -------------------------------------------------------------------------
     def run_episode(self, seed: int, temperature: float, render: bool = False) -> Episode:
         """One episode executing chunks open-loop (on a rendering copy of the env when `render`)."""
@@ -139,8 +146,10 @@ class Learner:
         """An evaluation point: its aggregates join the curve, its episodes go to
         evaluations/eval<K>.jsonl (K: the point's index in the curve), which the point names. The last
         evaluation of a run is over cfg.final_eval_episodes."""
+        since = time.perf_counter()
         episodes = self.cfg.final_eval_episodes if final else self.cfg.eval_episodes
         aggregates, records = evaluate_policy(self.env, self.agent, self.cfg, self.gen, episodes, modes=self.modes)
+        self._spent("evaluation", since)
         records_file = Path("evaluations") / f"eval{len(self.state['curve'])}.jsonl"
         (self.out / "evaluations").mkdir(exist_ok=True)
         tmp = self.out / records_file.with_suffix(".tmp")
@@ -222,6 +231,7 @@ class Learner:
     def _offline_stage(self, name: str, steps: int, train_actor: bool, train_critic: bool, bc_only: bool = False):
         bar = tqdm(total=steps, initial=self.state["stage_step"], desc=name)
         while self.state["stage_step"] < steps:
+            since = time.perf_counter()
             if bc_only:
                 lr = self._set_bc_lr(self.state["stage_step"])
                 batch = self._to_torch(self.offline.sample(self.rng, self.cfg.batch))
@@ -235,6 +245,7 @@ class Learner:
                     self.ema.update_parameters(self.agent.policy)
             else:
                 logs = self.update(train_actor, train_critic)
+            self._spent(name, since)
             self.state["stage_step"] += 1
             bar.update(1)
             step = self.state["stage_step"]
@@ -285,15 +296,18 @@ class Learner:
         bar = tqdm(total=cfg.online_episodes, initial=self.state["online_episodes"], desc="online")
         while self.state["online_episodes"] < cfg.online_episodes:
             seed = ONLINE_SEED_BASE + 1000 * cfg.seed + self.state["online_episodes"]
+            since = time.perf_counter()
             episode = self.run_episode(seed, cfg.explore_temperature)
+            self._spent("online_acting", since)
             self.online.add(episode.chunks)
             n_steps, ret = episode.steps, episode.ret
             self.state["online_env_steps"] += n_steps
             self.state["online_episodes"] += 1
             updates = max(1, int(round(cfg.utd * n_steps)))
-            logs = {}
+            logs, since = {}, time.perf_counter()
             for _ in range(updates):
                 logs = self.update(train_actor=True, train_critic=True)
+            self._spent("online_updates", since)
             logs = {k: float(v) for k, v in logs.items()}  # the episode's last update
             self._log({"online_episode": episode.record(self.modes), **logs})
             self.tb.add_scalar("online/return", ret, self.state["online_env_steps"])
@@ -363,6 +377,7 @@ class Learner:
                 # Same dataset and BC config: the cached end-of-BC state (weights, optimiser and RNG
                 # states) is loaded, so the run continues exactly as if BC had been trained here.
                 say(f"reused the cached BC checkpoint {self.bc_cache}")
+                self.state["seconds"] = {}  # the run that trained the cache spent those, not this one
                 self.save_policy(self.out / "bc_policy.pt")
                 self._advance("critic_warmup")
             elif self.bc_source is not None and self.bc_source.exists() and self.state["stage_step"] == 0 \

@@ -41,7 +41,7 @@ def write_summary(out: Path, cfg: RunConfig, env_id: str, origin: dict, state: d
     """summary.json: the run's config, provenance, budget used, curve and final evaluation."""
     summary = {"format_version": FORMAT_VERSION, "env": cfg.env, "env_id": env_id, "algo": cfg.algo,
                "seed": cfg.seed, "tier": cfg.tier, "config": saved_form(cfg), **origin, **extra,
-               "wall_time_s": state["wall_time_s"],
+               "wall_time_s": state["wall_time_s"], "seconds": state.get("seconds", {}),
                "online_env_steps": state["online_env_steps"], "online_episodes": state["online_episodes"],
                "curve": state["curve"], "final": state["curve"][-1] if state["curve"] else None}
     (Path(out) / "summary.json").write_text(json.dumps(summary, indent=1))

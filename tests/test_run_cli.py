@@ -28,6 +28,10 @@ def test_smoke_run_of_every_stage_writes_a_complete_summary(tmp_path):
                 "online_env_steps", "online_episodes", "curve", "final"]:
         assert key in summary
     assert summary["online_episodes"] == 2 and summary["online_env_steps"] > 0
+    # where the time went, part by part, within the run's wall time
+    parts = summary["seconds"]
+    assert set(parts) == {"bc", "critic_warmup", "offline", "online_acting", "online_updates", "evaluation"}
+    assert all(v > 0 for v in parts.values()) and sum(parts.values()) <= summary["wall_time_s"]
     # the machine says which CPU kernels made it (runs on others are not bit-comparable)
     assert summary["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     # one point before online RL (the BC/offline point) and one per eval_every online episodes
@@ -129,6 +133,7 @@ def test_bc_checkpoint_is_cached_by_key_and_reuse_changes_nothing(tmp_path):
     a = json.loads((tmp_path / "a" / "summary.json").read_text())
     b = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert a["final"] == b["final"]
+    assert "bc" in a["seconds"] and "bc" not in b["seconds"]  # the cache's BC time is not the second run's
     # a different BC config is a different key
     subprocess.run(RUN + common + ["--bc-steps", "31", "--out", str(tmp_path / "c")], env=env, capture_output=True,
                    timeout=300, check=True)
