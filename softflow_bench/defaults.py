@@ -47,6 +47,9 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # at every temperature without noise (results/sweeps/bc_flow_demo_noise_cube_pronation_quick.md,
     # results/sweeps/bc_flow_temperature_cube_pronation_demo_noise_*.md). Acting at 0.05 (0.86; 0.84 at
     # 0.1, 0.08 at the paper's 0.7), exploring at 0.1, the highest that keeps 90 % of that.
+    # SOFT-FLOW keeps its own pick, the best of 24: 0.86 of 100 validation episodes per seed (0-2)
+    # against 0.84 with one chunk (-0.02 [-0.05, +0.01] paired; results/evals/
+    # cube_pronation_softflow_protocol_val_n24.md, ..._n1.md).
     ("cube_pronation", "flow"): dict(demo_noise=0.05, temperature=0.05, explore_temperature=0.1),
     # The BC diffusion policy (seed 0) is flat in temperature: 0.58-0.64 of 50 validation episodes at
     # every value from 0.05 to 1.0; 0.7 wins on return (results/sweeps/bc_diffusion_temperature_cube_pronation.md).
