@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import math
 from dataclasses import asdict, dataclass, fields
+from pathlib import PurePosixPath
 
 from softflow_bench.algos import ALGORITHMS
 from softflow_bench.defaults import ALGO_TASK_DEFAULTS, FAMILY_DEFAULTS, TASK_DEFAULTS, TIERS
@@ -28,6 +29,9 @@ FLOW_SPACES = ("atanh", "action")
 BC_WARMUP_STEPS = 500
 
 
+#: The tier whose runs sit directly under <env>/<algo>/ (run_place) and whose rows the README shows.
+HEADLINE_TIER = "quick"
+
 @dataclass
 class RunConfig:
     # ---- what to run ----------------------------------------------------------------------
@@ -37,10 +41,10 @@ class RunConfig:
     """Task short name (cube_pronation) or any registered Gymnasium id with Box spaces."""
     seed: int = 0
     """Seed for networks, sampling and online episode resets."""
-    tier: str = "quick"
+    tier: str = HEADLINE_TIER
     """Budget preset: smoke (seconds, tests/CI), quick (~25 min per run on 2 cores), paper."""
     out: str = ""
-    """Output directory; default results/runs/<env>/<algo>/seed<N>."""
+    """Output directory; default results/runs/<env>/<algo>/seed<N> (quick tier), .../<algo>/<tier>/seed<N> (others)."""
     device: str = "auto"
     """auto (CUDA when present), cpu or cuda."""
     resume: bool = False
@@ -379,8 +383,16 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
         raise ConfigError("temperature, explore_temperature, target_temperature, lr, tau, utd, awr_temperature and "
                           "noise_bound must be > 0; alpha, bc_weight, demo_denoise_weight, demo_noise and "
                           "the pessimisms >= 0")
+    place = f"results/runs/{run_place(cfg.env, cfg.algo, cfg.seed, cfg.tier)}"
     if "out" in given and not cfg.out.strip():
-        raise ConfigError("--out is empty; give a directory, or leave --out out for results/runs/<env>/<algo>/seed<N>")
+        raise ConfigError(f"--out is empty; give a directory, or leave --out out for its default place {place}")
     if not cfg.out:
-        cfg = dataclasses.replace(cfg, out=f"results/runs/{cfg.env}/{cfg.algo}/seed{cfg.seed}")
+        cfg = dataclasses.replace(cfg, out=place)
     return cfg
+
+
+def run_place(env: str, algo: str, seed: int, tier: str) -> PurePosixPath:
+    """A run's default place under results/runs (the grid's and the leaderboard's too): <env>/<algo>/seed<N>
+    for the quick tier, the leaderboard's headline rows, and <env>/<algo>/<tier>/seed<N> for every other
+    tier, so that runs of two tiers never share a folder."""
+    return PurePosixPath(env, algo, *(() if tier == HEADLINE_TIER else (tier,)), f"seed{seed}")

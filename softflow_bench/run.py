@@ -3,9 +3,9 @@
     python -m softflow_bench.run --algo softflow --env cube_pronation [--seed 0] [--tier quick]
         [--out DIR] [--device auto] [--resume] [--video]
 
-Writes to --out (default results/runs/<env>/<algo>/seed<N>/): config.json, checkpoint.pt (+ the
-online replay buffer), bc_policy.pt, final_policy.pt, metrics.jsonl, TensorBoard events in tb/,
-and summary.json. `python -m softflow_bench.run --help` lists every field.
+Writes to --out (default results/runs/<env>/<algo>/seed<N>/ for the quick tier, <env>/<algo>/<tier>/seed<N>/
+for the others): config.json, checkpoint.pt (+ the online replay buffer), bc_policy.pt, final_policy.pt,
+metrics.jsonl, TensorBoard events in tb/, and summary.json. `python -m softflow_bench.run --help` lists every field.
 """
 
 from __future__ import annotations

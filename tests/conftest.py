@@ -37,7 +37,7 @@ def smoke_cube_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("smoke_cube")
     env = cli_env(root)
-    run = root / "runs" / "cube_pronation" / "softflow" / "seed0"
+    run = root / "runs" / "cube_pronation" / "softflow" / "smoke" / "seed0"
     proc = subprocess.run([sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "--tier", "smoke",
                            "--out", str(run)], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

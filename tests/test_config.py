@@ -224,3 +224,10 @@ def test_the_critics_pick_chosen_for_one_algorithm_on_one_task_reaches_that_algo
     assert _resolved("--algo", "dsrl", "--env", "cube_pronation").candidates != chosen
     assert _resolved("--algo", "diffusion", "--env", "scissors_tape").candidates != chosen  # same family, own critic
     assert _resolved("--algo", "dsrl", "--env", "scissors_tape", "--candidates", "8").candidates == 8
+
+
+def test_runs_of_two_tiers_never_share_a_default_place():
+    assert _resolved("--algo", "softflow").out == "results/runs/cube_pronation/softflow/seed0"  # the headline rows'
+    assert _resolved("--algo", "softflow", "--tier", "paper", "--seed", "3").out == \
+        "results/runs/cube_pronation/softflow/paper/seed3"
+    assert _resolved("--tier", "smoke", "--out", "elsewhere").out == "elsewhere"

@@ -23,7 +23,7 @@ def test_a_grid_runs_on_local_ray_skips_what_is_done_and_refuses_bad_runs(shared
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     assert "2 runs to do, 0 finished already" in first.stdout and "2 of 2 runs finished" in first.stdout
     for algo in ("softflow", "sac_chunked"):
-        summary = json.loads((storage / "cube_pronation" / algo / "seed0" / "summary.json").read_text())
+        summary = json.loads((storage / "cube_pronation" / algo / "smoke" / "seed0" / "summary.json").read_text())
         assert summary["config"]["threads"] == 1 and summary["online_episodes"] == 2
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "0 runs to do, 2 finished already" in again.stdout
@@ -33,7 +33,7 @@ def test_a_grid_runs_on_local_ray_skips_what_is_done_and_refuses_bad_runs(shared
     assert listed.returncode == 0, listed.stdout[-2000:] + listed.stderr[-2000:]
     assert "0 runs to do, 0 finished already, 2 stale" in listed.stdout
     assert "final_eval_episodes (saved 2, now 3)" in listed.stdout
-    run_dir = storage / "cube_pronation" / "sac_chunked" / "seed0"
+    run_dir = storage / "cube_pronation" / "sac_chunked" / "smoke" / "seed0"
     old_final = json.loads((run_dir / "summary.json").read_text())["final"]
     rerun = subprocess.run(GRID + ["--envs", "cube_pronation", "--algos", "sac_chunked", "--tier", "smoke", "--storage",
                                    str(storage), "--cpus", "1", "--rerun-stale", "--", "--final-eval-episodes", "3"],
@@ -58,7 +58,7 @@ def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(sh
     subprocess.run(GRID + base + ["--storage", str(uninterrupted)] + extra, check=True, capture_output=True,
                    env={**env, "SOFTFLOW_BENCH_CACHE": str(tmp_path / "cache_plain")}, timeout=900)
     killed = tmp_path / "killed"
-    run_dir = killed / "cube_pronation" / "bc_flow" / "seed3"
+    run_dir = killed / "cube_pronation" / "bc_flow" / "smoke" / "seed3"
 
     def kill_once_checkpointed():
         deadline = time.time() + 600
@@ -74,7 +74,7 @@ def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(sh
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     log = (run_dir.parent / "seed3.log").read_text()
     assert "resumed at stage bc" in log  # the second try continued from the checkpoint
-    finals = [json.loads((d / "cube_pronation" / "bc_flow" / "seed3" / "summary.json").read_text())["final"]
+    finals = [json.loads((d / "cube_pronation" / "bc_flow" / "smoke" / "seed3" / "summary.json").read_text())["final"]
               for d in (uninterrupted, killed)]
     assert finals[0] == finals[1]  # the same numbers, and the same episodes file name
 

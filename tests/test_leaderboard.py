@@ -12,18 +12,18 @@ from softflow_bench.config import FORMAT_VERSION
 
 def test_leaderboard_tabulates_real_runs(tmp_path, smoke_cube_run):
     runs = tmp_path / "runs"
-    shutil.copytree(smoke_cube_run[0], runs / "cube_pronation" / "softflow" / "seed0")
+    shutil.copytree(smoke_cube_run[0], runs / "cube_pronation" / "softflow" / "smoke" / "seed0")
     # a copy elsewhere (as --out makes) is not the run its row's command reproduces: skipped, said so
     shutil.copytree(runs / "cube_pronation" / "softflow", runs / "cube_pronation" / "softflow_copy")
     # nor is a run at its default place made with a field given (here --bc-weight 7 as its saved config)
-    variant = runs / "cube_pronation" / "softflow" / "seed1"
-    shutil.copytree(runs / "cube_pronation" / "softflow" / "seed0", variant)
+    variant = runs / "cube_pronation" / "softflow" / "smoke" / "seed1"
+    shutil.copytree(runs / "cube_pronation" / "softflow" / "smoke" / "seed0", variant)
     made_with = json.loads((variant / "summary.json").read_text())
     made_with.update(seed=1, config={**made_with["config"], "seed": 1, "bc_weight": 7.0})
     (variant / "summary.json").write_text(json.dumps(made_with))
     # and one saved in another format (before versions) cannot say what its fields meant
-    older = runs / "cube_pronation" / "softflow" / "seed2"
-    shutil.copytree(runs / "cube_pronation" / "softflow" / "seed0", older)
+    older = runs / "cube_pronation" / "softflow" / "smoke" / "seed2"
+    shutil.copytree(runs / "cube_pronation" / "softflow" / "smoke" / "seed0", older)
     unversioned = json.loads((older / "summary.json").read_text())
     del unversioned["config"]["format_version"]
     (older / "summary.json").write_text(json.dumps({**unversioned, "seed": 2}))
@@ -35,7 +35,7 @@ def test_leaderboard_tabulates_real_runs(tmp_path, smoke_cube_run):
     assert f"skipped {older / 'summary.json'}: not a readable run summary (ConfigError: saved in format from " \
            "before versions" in made.stdout
     text = out.read_text()
-    summary = json.loads((runs / "cube_pronation" / "softflow" / "seed0" / "summary.json").read_text())
+    summary = json.loads((runs / "cube_pronation" / "softflow" / "smoke" / "seed0" / "summary.json").read_text())
     final = summary["final"]["success_rate"]
     assert "| cube_pronation | softflow | smoke | 30 | 0 |" in text.split("## Every run")[1]
     assert "| cube_pronation | softflow | smoke | 30 | 1 |" not in text
@@ -131,7 +131,7 @@ def test_paired_compares_two_algorithms_rows_of_the_leaderboard(tmp_path, smoke_
     """tools.paired on the leaderboard's table: an algorithm's final evaluations against another's on
     the episodes both played, from the rows today's defaults make only."""
     runs = tmp_path / "runs"
-    shutil.copytree(smoke_cube_run[0], runs / "cube_pronation" / "softflow" / "seed0")
+    shutil.copytree(smoke_cube_run[0], runs / "cube_pronation" / "softflow" / "smoke" / "seed0")
     out = tmp_path / "lb.md"
     subprocess.run([sys.executable, "-m", "softflow_bench.tools.leaderboard", "--runs", str(runs), "--out", str(out)],
                    check=True, capture_output=True, timeout=60)

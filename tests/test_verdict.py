@@ -40,14 +40,14 @@ def runs(shared_env):
         for seed in (0, 1):
             subprocess.run([sys.executable, "-m", "softflow_bench.run", "--algo", algo, "--tier", "smoke",
                             "--seed", str(seed), "--threads", "1",
-                            "--out", str(runs / "cube_pronation" / algo / f"seed{seed}")],
+                            "--out", str(runs / "cube_pronation" / algo / "smoke" / f"seed{seed}")],
                            env=env, check=True, capture_output=True, timeout=300)
     return runs, env
 
 
 def test_the_leaderboard_writes_intervals_a_csv_and_plots_from_two_algorithms_by_two_seeds(runs, tmp_path):
     runs, env = runs
-    broken = runs / "cube_pronation" / "softflow" / "seed7"
+    broken = runs / "cube_pronation" / "softflow" / "smoke" / "seed7"
     broken.mkdir()
     (broken / "summary.json").write_text('{"env": "cube_pron')  # a run killed while writing its summary
     out = tmp_path / "leaderboard.md"

@@ -4,7 +4,8 @@
         --seeds 0-4 [--tier quick] [--address ADDR] [--storage DIR] [--cpus N] [--retries 2] [-- RUN ARGS]
 
 Each run is `python -m softflow_bench.run` with one thread, in a Ray task that holds one CPU, writing
-to <storage>/<env>/<algo>/seed<N> (default results/runs, where the leaderboard reads) with its log
+to its default place under <storage> (default results/runs, where the leaderboard reads):
+<env>/<algo>/seed<N> for the quick tier, <env>/<algo>/<tier>/seed<N> for the others, with its log
 beside it (seed<N>.log). Without --address a local Ray instance is started for the job (nothing to
 set up); with one, the grid runs on that cluster, whose nodes must have this package installed and
 --storage on a shared file system. Finished runs are skipped; an interrupted one resumes with the
@@ -15,7 +16,7 @@ failures, each with its log, and exit 1 if there were any.
 
 A finished run that today's defaults (and the given arguments) would no longer make, say after a
 family's temperature was chosen, is listed and skipped; with --rerun-stale it is moved, whole, to
-<storage>/<env>/<algo>/earlier/seed<N>-<its commit> (where the leaderboard does not look; nothing
+earlier/seed<N>-<its commit> beside it (where the leaderboard does not look; nothing
 is deleted) and made again.
 """
 
@@ -28,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from softflow_bench.config import ConfigError
+from softflow_bench.config import ConfigError, run_place
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
     for env in args.envs:
         for algo in args.algos:
             for seed in grid_seeds:
-                out = args.storage / env / algo / f"seed{seed}"
+                out = args.storage / run_place(env, algo, seed, args.tier)
                 try:  # every run checked before the first starts: a bad one changes nothing
                     if (out / "summary.json").exists():
                         changed = stale_fields(out, env, algo, seed, args.tier, extra)

@@ -3,7 +3,8 @@ and the same averaged over seeds for each (env, algo, tier).
 
     python -m softflow_bench.tools.leaderboard [--runs results/runs] [--out results/leaderboard.md]
 
-Reads every results/runs/<env>/<algo>/seed<N>/summary.json; writes a markdown table (and a .json
+Reads the summary.json of every run at its default place under results/runs (<env>/<algo>/seed<N>,
+or <env>/<algo>/<tier>/seed<N> for a tier other than quick); writes a markdown table (and a .json
 beside it) with the exact run command of each row, so every number can be regenerated, then the
 verdict (softflow_bench.tools.verdict): interval estimates per task in the same markdown, a .csv
 with one row per task x algorithm x tier, and plots under plots/ beside it. A summary that cannot be
@@ -24,7 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import BOOKKEEPING, FORMAT_VERSION, device_type, non_defaults, saved_config
+from softflow_bench.config import (
+    BOOKKEEPING,
+    FORMAT_VERSION,
+    HEADLINE_TIER,
+    device_type,
+    non_defaults,
+    run_place,
+    saved_config,
+)
+from softflow_bench.defaults import TIERS
 from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools import verdict
 
@@ -43,11 +53,13 @@ def offline_point(summary: dict) -> dict | None:
 
 
 def rows(runs: Path, say=print) -> list[dict]:
-    """The runs at their default places, <runs>/<env>/<algo>/seed<N>, made with the default config of
-    their algo, env and tier. Others (a copy made with --out; a run given e.g. --bc-weight, or made when
+    """The runs at their default places (config.run_place: <runs>/<env>/<algo>/seed<N> for the quick
+    tier, <runs>/<env>/<algo>/<tier>/seed<N> for the others), made with the default config of their
+    algo, env and tier. Others (a copy made with --out; a run given e.g. --bc-weight, or made when
     a default was different) are skipped with a note: the row's command must reproduce the run it shows."""
     out = []
-    for path in sorted(runs.glob("*/*/seed*/summary.json")):
+    places = ["*/*/seed*/summary.json"] + [f"*/*/{tier}/seed*/summary.json" for tier in TIERS if tier != HEADLINE_TIER]
+    for path in sorted(p for place in places for p in runs.glob(place)):
         try:
             s = json.loads(path.read_text())
             s["env"], s["algo"], s["seed"], s["tier"], s["curve"]  # noqa: B018 (the fields a row needs)
@@ -55,8 +67,9 @@ def rows(runs: Path, say=print) -> list[dict]:
         except (ValueError, KeyError, TypeError) as exc:  # ValueError: bad JSON, or a config of another format
             say(f"skipped {path}: not a readable run summary ({type(exc).__name__}: {exc})")
             continue
-        if path.parent.relative_to(runs).parts != (s["env"], s["algo"], f"seed{s['seed']}"):
-            say(f"skipped {path.parent}: not at its default place {s['env']}/{s['algo']}/seed{s['seed']}")
+        place = run_place(s["env"], s["algo"], s["seed"], s["tier"])
+        if path.parent.relative_to(runs).parts != place.parts:
+            say(f"skipped {path.parent}: not at its default place {place}")
             continue
         changed = non_defaults(cfg)
         if changed:
