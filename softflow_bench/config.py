@@ -27,10 +27,9 @@ BC_LR_SCHEDULES = ("constant", "cosine")
 FLOW_SPACES = ("atanh", "action")
 #: Updates of the cosine schedule's linear warm-up (Diffusion Policy's 500).
 BC_WARMUP_STEPS = 500
-
-
 #: The tier whose runs sit directly under <env>/<algo>/ (run_place) and whose rows the README shows.
 HEADLINE_TIER = "quick"
+
 
 @dataclass
 class RunConfig:
@@ -391,8 +390,8 @@ def resolve(cfg: RunConfig, given: set[str]) -> RunConfig:
     return cfg
 
 
-def run_place(env: str, algo: str, seed: int, tier: str) -> PurePosixPath:
+def run_place(env: str, algo: str, seed: int | str, tier: str) -> PurePosixPath:
     """A run's default place under results/runs (the grid's and the leaderboard's too): <env>/<algo>/seed<N>
     for the quick tier, the leaderboard's headline rows, and <env>/<algo>/<tier>/seed<N> for every other
-    tier, so that runs of two tiers never share a folder."""
+    tier, so that runs of two tiers never share a folder. (A seed of "*" makes the tier's glob pattern.)"""
     return PurePosixPath(env, algo, *(() if tier == HEADLINE_TIER else (tier,)), f"seed{seed}")

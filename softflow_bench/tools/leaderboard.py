@@ -25,15 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from softflow_bench.algos import ALGORITHMS
-from softflow_bench.config import (
-    BOOKKEEPING,
-    FORMAT_VERSION,
-    HEADLINE_TIER,
-    device_type,
-    non_defaults,
-    run_place,
-    saved_config,
-)
+from softflow_bench.config import BOOKKEEPING, FORMAT_VERSION, device_type, non_defaults, run_place, saved_config
 from softflow_bench.defaults import TIERS
 from softflow_bench.envs import METRIC_NAMES
 from softflow_bench.tools import verdict
@@ -58,7 +50,7 @@ def rows(runs: Path, say=print) -> list[dict]:
     algo, env and tier. Others (a copy made with --out; a run given e.g. --bc-weight, or made when
     a default was different) are skipped with a note: the row's command must reproduce the run it shows."""
     out = []
-    places = ["*/*/seed*/summary.json"] + [f"*/*/{tier}/seed*/summary.json" for tier in TIERS if tier != HEADLINE_TIER]
+    places = sorted({str(run_place("*", "*", "*", tier) / "summary.json") for tier in TIERS})  # one per tier folder
     for path in sorted(p for place in places for p in runs.glob(place)):
         try:
             s = json.loads(path.read_text())
