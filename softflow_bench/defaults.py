@@ -97,7 +97,8 @@ FAMILY_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
 
 #: Per task and RL algorithm: the critic's pick, searched per algorithm since each algorithm's critic
 #: ranks its own candidates (docs/method.md: the final policies of seeds 0-2 on 100 validation
-#: episodes each, with one chunk and with the best of 24; the higher mean wins, as for a temperature).
+#: episodes each, with one chunk and with the best of 24; the higher mean wins, as for a temperature,
+#: and stands once the row remade with it does not end lower: the pick also chooses the online chunks).
 #: Over the algorithm's own defaults. (The scissors' flow family chose its N with its lambda; both
 #: are in FAMILY_DEFAULTS.)
 ALGO_TASK_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
@@ -116,5 +117,5 @@ ALGO_TASK_DEFAULTS: dict[tuple[str, str], dict[str, float]] = {
     # validation episodes, +0.03 [-0.02, +0.07]; results/evals/cube_pronation_diffusion_protocol_val_n{1,24}.md):
     # the search re-acted policies trained with 24, and the runs trained with one chunk (it also
     # picks their online chunks) end lower, 0.70 against 0.80 over five seeds
-    # (results/sweeps/diffusion_candidates_cube_pronation_quick.md).
+    # (results/sweeps/diffusion_candidates_cube_pronation_protocol.md).
 }
