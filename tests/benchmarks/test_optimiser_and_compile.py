@@ -1,12 +1,15 @@
-"""The BC update's two cheap speed-ups, measured against the plain update in the same rounds.
+"""The cheap speed-ups, each measured against the plain computation in the same rounds.
 
 - Adam's multi-tensor (foreach) step, which the agent uses: the same arithmetic as the per-tensor
   loop, so the weights after the same updates are bit-identical, and it must not be slower.
-- torch.compile of the flow's BC loss (forward and backward), which the agent does not use: it
-  changes the numbers (fused kernels round differently) and costs a compile per process. Opt-in
-  (SOFTFLOW_BENCH_COMPILE=1), since the compile alone takes a minute or more on a 2-core machine.
+- torch.compile, which the agent does not use: it changes the numbers (fused kernels round
+  differently) and costs a compile per process, so it must save more than its compile over a run.
+  Tried on the flow's BC loss, on SOFT-FLOW's later-stage update (critic and actor losses, forward
+  and backward) and on acting (best of 24 at batch 1). Opt-in (SOFTFLOW_BENCH_COMPILE=1), since
+  each compile takes from 20 s to a few minutes on a 2-core machine.
 
 Figures: bash scripts/test.sh tests/benchmarks/test_optimiser_and_compile.py -s
+(SOFTFLOW_BENCH_COMPILE=1 in front for the compiled ones)
 """
 
 import os
@@ -15,9 +18,20 @@ import time
 import numpy as np
 import pytest
 import torch
-from bench_agents import make_agent, make_batch, sync
+from bench_agents import OBS_DIM, make_agent, make_batch, sync
 
 ROUNDS, STEPS = 15, 10
+COMPILE = pytest.mark.skipif(os.environ.get("SOFTFLOW_BENCH_COMPILE") != "1", reason="set SOFTFLOW_BENCH_COMPILE=1")
+#: Later-stage updates of a run, about (critic warm-up, offline, online at the tier's update ratio; a
+#: warm-up update, critic only, counted whole)
+QUICK_UPDATES, PAPER_UPDATES = 4_000, 18_000
+
+
+def _timed_first_call(step) -> float:
+    t = time.perf_counter()
+    step()
+    sync()
+    return time.perf_counter() - t
 
 
 def _bc_agent(foreach: bool):
@@ -58,7 +72,7 @@ def test_foreach_adam_is_bit_identical_and_not_slower(benchmark):
     assert ratio <= 1.1  # 0.93-1.06 measured beside two training runs: a few per cent, within the noise
 
 
-@pytest.mark.skipif(os.environ.get("SOFTFLOW_BENCH_COMPILE") != "1", reason="set SOFTFLOW_BENCH_COMPILE=1")
+@COMPILE
 def test_compiled_bc_loss_against_eager(benchmark):
     torch.set_num_threads(1)
     eager, compiled = _bc_agent(True), _bc_agent(True)
@@ -82,3 +96,55 @@ def test_compiled_bc_loss_against_eager(benchmark):
                                 compile_s=compile_s)
     benchmark.pedantic(compiled_step, rounds=3, iterations=1)
     assert ratio < 1.5  # a sanity bound: the compiled loss is the same computation
+
+
+@COMPILE
+def test_compiled_update_against_eager(benchmark):
+    torch.set_num_threads(1)
+    eager, compiled = make_agent("softflow"), make_agent("softflow")
+    batch = make_batch(eager.cfg.batch, eager.cfg.chunk)
+    critic_loss, actor_loss = torch.compile(compiled.critic_loss), torch.compile(compiled.actor_loss)
+
+    def compiled_step():  # Agent.update's steps, with the losses compiled
+        compiled._step(compiled.critic_opt, critic_loss(batch), "critic")
+        compiled.update_target()
+        compiled._step(compiled.actor_opt, actor_loss(batch, batch)[0], "actor")
+
+    compile_s = _timed_first_call(compiled_step)
+    med = _interleaved({"eager": lambda: eager.update(batch, (batch, batch)), "compiled": compiled_step})
+    ratio = med["compiled"] / med["eager"]
+    saved = {n: n * (med["eager"] - med["compiled"]) for n in (QUICK_UPDATES, PAPER_UPDATES)}
+    print(f"\nSOFT-FLOW update, batch 256: eager {1000 * med['eager']:.1f} ms, compiled "
+          f"{1000 * med['compiled']:.1f} ms ({ratio:.2f} of it); compile {compile_s:.0f} s against "
+          f"{saved[QUICK_UPDATES]:.0f} s saved over a quick run's updates, "
+          f"{saved[PAPER_UPDATES]:.0f} s over a paper run's")
+    benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"], ratio=ratio,
+                                compile_s=compile_s)
+    benchmark.pedantic(compiled_step, rounds=3, iterations=1)
+    assert ratio < 1.5  # a sanity bound: the compiled losses are the same computation
+
+
+@COMPILE
+def test_compiled_acting_against_eager(benchmark):
+    torch.set_num_threads(1)
+    agent = make_agent("softflow")
+    obs = torch.randn(1, OBS_DIM, generator=torch.Generator().manual_seed(0))
+    s = agent.normalizer(obs).expand(agent.cfg.candidates, -1)
+    gen = torch.Generator().manual_seed(0)
+
+    def best_chunk(s):  # Agent.act's sampling and pick, on one observation
+        chunks, _ = agent.policy.sample(s, agent.cfg.temperature, generator=gen, with_log_prob=False)
+        return chunks[agent.pick_score(agent.q(s, chunks)).argmax()]
+
+    compiled = torch.compile(best_chunk)
+    with torch.inference_mode():
+        compile_s = _timed_first_call(lambda: compiled(s))
+        med = _interleaved({"eager": lambda: best_chunk(s), "compiled": lambda: compiled(s)})
+        ratio = med["compiled"] / med["eager"]
+        print(f"\nbest of {agent.cfg.candidates} at batch 1: eager {1000 * med['eager']:.2f} ms, compiled "
+              f"{1000 * med['compiled']:.2f} ms ({ratio:.2f} of it); compile {compile_s:.0f} s, so it pays after "
+              f"{compile_s / max(med['eager'] - med['compiled'], 1e-9):,.0f} decisions")
+        benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"], ratio=ratio,
+                                    compile_s=compile_s)
+        benchmark.pedantic(lambda: compiled(s), rounds=3, iterations=1)
+    assert ratio < 1.5
