@@ -27,11 +27,18 @@ COMPILE = pytest.mark.skipif(os.environ.get("SOFTFLOW_BENCH_COMPILE") != "1", re
 QUICK_UPDATES, PAPER_UPDATES = 4_000, 18_000
 
 
-def _timed_first_call(step) -> float:
+def _against_eager(benchmark, eager_step, compiled_step) -> tuple[float, float, float]:
+    """(eager s, compiled s, compile s): the compiled step's first call timed alone (the compile), then
+    both in interleaved rounds; recorded in the benchmark, whose own rounds time the compiled step."""
     t = time.perf_counter()
-    step()
+    compiled_step()
     sync()
-    return time.perf_counter() - t
+    compile_s = time.perf_counter() - t
+    med = _interleaved({"eager": eager_step, "compiled": compiled_step})
+    benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"],
+                                ratio=med["compiled"] / med["eager"], compile_s=compile_s)
+    benchmark.pedantic(compiled_step, rounds=3, iterations=1)
+    return med["eager"], med["compiled"], compile_s
 
 
 def _bc_agent(foreach: bool):
@@ -84,17 +91,11 @@ def test_compiled_bc_loss_against_eager(benchmark):
         loss(batch["actions"], batch["obs"]).backward()
         compiled.actor_opt.step()
 
-    t = time.perf_counter()
-    compiled_step()
-    compile_s = time.perf_counter() - t
-    med = _interleaved({"eager": lambda: eager.bc_update(batch), "compiled": compiled_step})
-    ratio = med["compiled"] / med["eager"]
-    saved_min = 30_000 * (med["eager"] - med["compiled"]) / 60  # over a quick-tier BC stage
-    print(f"\nBC update, batch 256: eager {1000 * med['eager']:.1f} ms, compiled {1000 * med['compiled']:.1f} ms "
+    eager_s, compiled_s, compile_s = _against_eager(benchmark, lambda: eager.bc_update(batch), compiled_step)
+    ratio = compiled_s / eager_s
+    saved_min = 30_000 * (eager_s - compiled_s) / 60  # over a quick-tier BC stage
+    print(f"\nBC update, batch 256: eager {1000 * eager_s:.1f} ms, compiled {1000 * compiled_s:.1f} ms "
           f"({ratio:.2f} of it); compile {compile_s:.0f} s against {saved_min:.1f} min saved over 30,000 updates")
-    benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"], ratio=ratio,
-                                compile_s=compile_s)
-    benchmark.pedantic(compiled_step, rounds=3, iterations=1)
     assert ratio < 1.5  # a sanity bound: the compiled loss is the same computation
 
 
@@ -110,17 +111,13 @@ def test_compiled_update_against_eager(benchmark):
         compiled.update_target()
         compiled._step(compiled.actor_opt, actor_loss(batch, batch)[0], "actor")
 
-    compile_s = _timed_first_call(compiled_step)
-    med = _interleaved({"eager": lambda: eager.update(batch, (batch, batch)), "compiled": compiled_step})
-    ratio = med["compiled"] / med["eager"]
-    saved = {n: n * (med["eager"] - med["compiled"]) for n in (QUICK_UPDATES, PAPER_UPDATES)}
-    print(f"\nSOFT-FLOW update, batch 256: eager {1000 * med['eager']:.1f} ms, compiled "
-          f"{1000 * med['compiled']:.1f} ms ({ratio:.2f} of it); compile {compile_s:.0f} s against "
-          f"{saved[QUICK_UPDATES]:.0f} s saved over a quick run's updates, "
-          f"{saved[PAPER_UPDATES]:.0f} s over a paper run's")
-    benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"], ratio=ratio,
-                                compile_s=compile_s)
-    benchmark.pedantic(compiled_step, rounds=3, iterations=1)
+    eager_s, compiled_s, compile_s = _against_eager(
+        benchmark, lambda: eager.update(batch, (batch, batch)), compiled_step)
+    ratio = compiled_s / eager_s
+    saved = {n: n * (eager_s - compiled_s) for n in (QUICK_UPDATES, PAPER_UPDATES)}
+    print(f"\nSOFT-FLOW update, batch 256: eager {1000 * eager_s:.1f} ms, compiled {1000 * compiled_s:.1f} ms "
+          f"({ratio:.2f} of it); compile {compile_s:.0f} s against {saved[QUICK_UPDATES]:.0f} s saved over a "
+          f"quick run's updates, {saved[PAPER_UPDATES]:.0f} s over a paper run's")
     assert ratio < 1.5  # a sanity bound: the compiled losses are the same computation
 
 
@@ -138,13 +135,9 @@ def test_compiled_acting_against_eager(benchmark):
 
     compiled = torch.compile(best_chunk)
     with torch.inference_mode():
-        compile_s = _timed_first_call(lambda: compiled(s))
-        med = _interleaved({"eager": lambda: best_chunk(s), "compiled": lambda: compiled(s)})
-        ratio = med["compiled"] / med["eager"]
-        print(f"\nbest of {agent.cfg.candidates} at batch 1: eager {1000 * med['eager']:.2f} ms, compiled "
-              f"{1000 * med['compiled']:.2f} ms ({ratio:.2f} of it); compile {compile_s:.0f} s, so it pays after "
-              f"{compile_s / max(med['eager'] - med['compiled'], 1e-9):,.0f} decisions")
-        benchmark.extra_info.update(eager_ms=1000 * med["eager"], compiled_ms=1000 * med["compiled"], ratio=ratio,
-                                    compile_s=compile_s)
-        benchmark.pedantic(lambda: compiled(s), rounds=3, iterations=1)
+        eager_s, compiled_s, compile_s = _against_eager(benchmark, lambda: best_chunk(s), lambda: compiled(s))
+    ratio = compiled_s / eager_s
+    print(f"\nbest of {agent.cfg.candidates} at batch 1: eager {1000 * eager_s:.2f} ms, compiled "
+          f"{1000 * compiled_s:.2f} ms ({ratio:.2f} of it); compile {compile_s:.0f} s, so it pays after "
+          f"{compile_s / max(eager_s - compiled_s, 1e-9):,.0f} decisions")
     assert ratio < 1.5
