@@ -282,7 +282,13 @@ def test_finetune_on_the_scissors_twin_survives_the_arm_dying_and_resumes(scisso
     episodes = load_episodes(out / "episodes")
     assert episodes and all(len(a["actions"]) == m["steps"] for a, m in episodes)
     assert all(np.all(np.isfinite(a["commands"])) for a, _ in episodes)
-    proc = subprocess.run(cmd + ["--resume"], env=cli_env(root), capture_output=True, text=True, timeout=300)
+    # franky-sim steps its arm at 1 kHz in Python: on a loaded machine (the suite's other workers) a
+    # resumed run can meet an arm fault of its own, which ends it as the first one ended, with the
+    # episodes kept; the operator's answer, as on the real arm, is --resume again
+    for _ in range(3):
+        proc = subprocess.run(cmd + ["--resume"], env=cli_env(root), capture_output=True, text=True, timeout=300)
+        if proc.returncode != 1 or "continue with --resume" not in proc.stderr:
+            break
     assert proc.returncode == 0, proc.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["online_episodes"] == 3 and "success_rate" in summary["final"]
