@@ -90,6 +90,17 @@ def changed_on_resume(saved: dict, cfg: RunConfig) -> list[str]:
             if k not in ignored and before[k] != v]
 
 
+def differs_from_finished(out: Path, argv: list[str]) -> list[str]:
+    """The fields in which the finished run in `out` (its summary.json) differs from the run `argv`
+    would make today, each with both values; a tool that reuses finished runs checks this first."""
+    cfg, given = parse_args(argv)
+    cfg = resolve(cfg, given)
+    try:
+        return changed_on_resume(json.loads((out / "summary.json").read_text())["config"], cfg)
+    except (ConfigError, KeyError, TypeError, ValueError) as exc:  # another format, or no config kept
+        return [f"a config this version cannot compare ({type(exc).__name__}: {exc})"]
+
+
 def validated(argv=None) -> tuple[RunConfig, str]:
     """The run a command line asks for, checked in full before anything is written: its resolved
     config and Gymnasium id. Raises ConfigError (argparse itself exits on malformed flags)."""

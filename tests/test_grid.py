@@ -79,6 +79,16 @@ def test_a_run_killed_mid_way_is_tried_again_and_ends_as_an_uninterrupted_one(sh
     assert finals[0] == finals[1]  # the same numbers, and the same episodes file name
 
 
+def test_only_runs_whose_bc_policy_is_not_cached_yet_wait_for_the_one_that_trains_it():
+    from softflow_bench.tools.grid import bc_order
+
+    jobs = [{"seed": 0, "bc_key": "a.pt"}, {"seed": 1, "bc_key": "a.pt"}, {"seed": 2, "bc_key": None},
+            {"seed": 3, "bc_key": None}, {"seed": 4, "bc_key": "b.pt"}, {"seed": 5, "bc_key": "a.pt"}]
+    first, waiting = bc_order(jobs)
+    assert [j["seed"] for j in first] == [0, 2, 3, 4]
+    assert {k: [j["seed"] for j in v] for k, v in waiting.items()} == {"a.pt": [1, 5]}
+
+
 def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(tmp_path):
     """Two grids over the same storage (or a run started by hand) may finish a run the other has
     queued: the queued task then reads its result instead of starting it again."""

@@ -30,6 +30,14 @@ def test_sweep_over_seeds_tabulates_each_run_and_the_mean(tmp_path):
     # a second call finds both runs finished and only rewrites the table
     again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=120)
     assert "running:" not in again.stdout
+    # a sweep of the same name that would show these runs under another command, or drop some, is refused
+    table_before = (tmp_path / "sweeps" / f"{name}.json").read_text()
+    other = subprocess.run(cmd[:-1] + ["2"], env=env, capture_output=True, text=True, timeout=120)
+    assert other.returncode == 2 and "made with other online_episodes (saved 1, now 2)" in other.stderr
+    at = cmd.index("--seeds")
+    narrower = subprocess.run(cmd[:at + 2] + cmd[at + 3:], env=env, capture_output=True, text=True, timeout=120)
+    assert narrower.returncode == 2 and "would drop from it (0.5/seed1)" in narrower.stderr
+    assert (tmp_path / "sweeps" / f"{name}.json").read_text() == table_before
 
     def paired(*args):
         return subprocess.run([sys.executable, "-m", "softflow_bench.tools.paired", *args], env=env,

@@ -10,7 +10,8 @@ beside it (seed<N>.log). Without --address a local Ray instance is started for t
 set up); with one, the grid runs on that cluster, whose nodes must have this package installed and
 --storage on a shared file system. Finished runs are skipped; an interrupted one resumes with the
 run's own --resume; a run whose process or worker died is tried again (--retries), resuming. Runs
-that would reuse another's BC policy (the same BC cache key) start once that one has finished.
+that would reuse a BC policy not cached yet (the same BC cache key) start once the run training it has
+finished.
 Every run is checked before the first starts. Arguments after `--` go to every run. Ends with the
 failures, each with its log, and exit 1 if there were any.
 
@@ -75,15 +76,23 @@ def one_run(env: str, algo: str, seed: int, tier: str, out: str, extra: list[str
 
 def stale_fields(out: Path, env: str, algo: str, seed: int, tier: str, extra: list[str]) -> list[str]:
     """The fields in which the finished run in `out` differs from the one this grid would start."""
-    from softflow_bench.config import parse_args, resolve
-    from softflow_bench.run import changed_on_resume
+    from softflow_bench.run import differs_from_finished
 
-    cfg, given = parse_args(run_args(env, algo, seed, tier, out, extra))
-    cfg = resolve(cfg, given)
-    try:
-        return changed_on_resume(json.loads((out / "summary.json").read_text())["config"], cfg)
-    except (ConfigError, KeyError, TypeError, ValueError) as exc:  # another format, or no config kept
-        return [f"a config this version cannot compare ({type(exc).__name__}: {exc})"]
+    return differs_from_finished(out, run_args(env, algo, seed, tier, out, extra))
+
+
+def bc_order(jobs: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The runs to start now, and those waiting for another's BC policy by its cache path (`bc_key`):
+    a run whose BC policy is not cached yet waits for the first run that trains it, so it is trained
+    once; runs with no BC to share (`bc_key` None: cached already, or no demonstrations) start at once."""
+    first, producers, waiting = [], set(), {}
+    for job in jobs:
+        if job["bc_key"] is not None and job["bc_key"] in producers:
+            waiting.setdefault(job["bc_key"], []).append(job)
+        else:
+            first.append(job)
+            producers.add(job["bc_key"])
+    return first, waiting
 
 
 def set_aside(out: Path) -> Path:
@@ -152,8 +161,9 @@ def main(argv=None) -> int:
                 except ConfigError as exc:
                     print(f"error: {env}/{algo}/seed{seed}: {exc}", file=sys.stderr)
                     return 2
+                bc = bc_source_cache_path(cfg) or bc_cache_path(cfg)  # None: no demonstrations, no BC
                 jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out),
-                             "bc_key": str(bc_source_cache_path(cfg) or bc_cache_path(cfg))})
+                             "bc_key": str(bc) if bc is not None and not bc.exists() else None})
     for out, changed in stale:
         if args.rerun_stale:
             print(f"stale: {out} (made with other {', '.join(changed)}) moved to {set_aside(out)}; running it again")
@@ -172,14 +182,8 @@ def main(argv=None) -> int:
     def submit(job):
         return task.remote(job["env"], job["algo"], job["seed"], args.tier, job["out"], extra)
 
-    # a run that would reuse another's BC policy waits for that one, so the BC is trained once
-    producers, waiting = {}, {}
-    for job in jobs:
-        if job["bc_key"] not in producers:
-            producers[job["bc_key"]] = job
-        else:
-            waiting.setdefault(job["bc_key"], []).append(job)
-    pending = {submit(job): job for job in producers.values()}
+    first, waiting = bc_order(jobs)
+    pending = {submit(job): job for job in first}
     failures = []
     from tqdm import tqdm
 

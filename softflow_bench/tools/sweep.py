@@ -9,6 +9,10 @@ and the table in results/sweeps/<name>.md and .json, with the exact command at i
 evaluation of every run, its evaluation before online RL where it had an online stage, and the
 mean over seeds of each value when there are several. The .json keeps each final evaluation's
 episodes, so `softflow_bench.tools.paired` compares a value's runs episode by episode (`--after-value`).
+
+Finished runs are reused, once checked against the run today's command would make: a sweep whose
+runs were made under other settings, or that would drop rows from its table, is refused (exit 2)
+and names the difference; give it another --name to keep both.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 
 from softflow_bench.config import ConfigError, RunConfig
 from softflow_bench.envs import TASK_METRICS
-from softflow_bench.run import validated
+from softflow_bench.run import differs_from_finished, validated
 from softflow_bench.tools.leaderboard import episode_records, offline_point, started_from
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "sweeps"
@@ -82,8 +86,22 @@ def main(argv=None) -> int:
                 "--out", str(out), *field_args[value], *extra, *resume]
 
     jobs = [(v, seed) for v in args.values for seed in args.seeds]
-    for value, seed in jobs:  # every run still to do is checked before the first starts: a bad one changes nothing
-        if (run_dir(value, seed) / "summary.json").exists():
+    other_name = "a sweep of this name was made with other settings; choose another --name to keep both"
+    if (table := results / f"{name}.json").exists():  # a narrower sweep would drop the table's other rows
+        try:
+            kept = {(str(r["value"]), int(r["seed"])) for r in json.loads(table.read_text())["rows"]}
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            p.error(f"{table} is not a sweep table ({type(exc).__name__}: {exc}); move it aside first")
+        if dropped := ", ".join(f"{v}/seed{s}" for v, s in sorted(kept - set(jobs))):
+            p.error(f"{table} has runs this sweep would drop from it ({dropped}): "
+                    f"{other_name}, or sweep those values and seeds too")
+    # every run is checked before the first starts, a finished one against the run it would be today:
+    # a bad one changes nothing, and no table shows runs made under settings other than its command's
+    for value, seed in jobs:
+        out = run_dir(value, seed)
+        if (out / "summary.json").exists():
+            if changed := differs_from_finished(out, run_args(value, seed)):
+                p.error(f"{out} was made with other {', '.join(changed)}: {other_name}")
             continue
         try:
             validated(run_args(value, seed))
