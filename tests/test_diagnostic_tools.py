@@ -67,6 +67,7 @@ def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_star
     import gymnasium as gym
 
     from softflow_bench.demos import rollout_expert
+    from softflow_bench.tools.expert_starts import start_pose
 
     runs, env = smoke_runs
     results = tmp_path / "evals"
@@ -79,6 +80,14 @@ def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_star
     cube = gym.make("softflow_bench/CubePronation-v0")
     for seed, solved in table["expert"].items():
         assert rollout_expert("cube_pronation", cube, int(seed))[2]["success"] == solved
+    # each start's pose is the cube's after that reset
+    first = min(table["start_pose"], key=int)
+    cube.reset(seed=int(first))
+    assert table["start_pose"][first] == start_pose(cube) and set(table["start_pose"]) == set(table["expert"])
+    text = (results / "starts.md").read_text()
+    assert table["never_solved"]  # smoke runs solve few starts: the unsolved ones are listed with their poses
+    for unsolved in table["never_solved"]:
+        assert f"| {unsolved} | {table['start_pose'][str(unsolved)]['x_mm']:+.2f} |" in text
     for row, run in zip(table["rows"], (runs["softflow"], runs["dsrl_na"])):
         summary = json.loads((run / "summary.json").read_text())
         records = [json.loads(line) for line in (run / summary["final"]["episodes_file"]).read_text().splitlines()]
@@ -90,6 +99,7 @@ def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_star
         assert row["solvable"]["successes"] == sum(r["success"] for r in records)
         assert row["solvable"]["episodes"] == sum(r["seed"] not in table["never_solved"] for r in records)
     assert [g["algo"] for g in table["pooled"]] == ["dsrl_na", "softflow"]
+    assert {g["tier"] for g in table["pooled"]} == {"smoke"}  # a row says which tier its runs are of
     assert "Regenerate: `python -m softflow_bench.tools.expert_starts" in (results / "starts.md").read_text()
     # the offline evaluation is read from the curve's point before online RL
     proc = subprocess.run(EXPERT_STARTS + [str(runs["softflow"]), "--evaluation", "offline", "--name", "offline",
