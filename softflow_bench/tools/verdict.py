@@ -148,6 +148,15 @@ def _bars(ax, recs: list[dict], key: str, colour: str) -> None:
     ax.set_xlim(0, 1)
 
 
+def algo_color(label: str) -> str:
+    """A fixed matplotlib colour for an algorithm's label ("dsrl (x0)" is dsrl's), by its place in the registry."""
+    from softflow_bench.algos import ALGORITHMS
+
+    names = list(ALGORITHMS)
+    name = label.split(" ")[0]
+    return f"C{names.index(name) % 10}" if name in names else "grey"
+
+
 def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[tuple, list[Path]]:
     """Per task and tier: the interval plot of mean and IQM, the probability-of-improvement plot, and
     the learning curves (success against online episodes from the offline point on, mean over runs with
@@ -188,13 +197,14 @@ def plot(table: list[dict], records: list[dict], label, out_dir: Path) -> dict[t
         online = {a: rs for a, rs in curves.get((env, tier), {}).items() if rs[0]["online_episodes"]}
         if online:
             fig, ax = plt.subplots(figsize=(6, 4))
-            for i, (algo, rs) in enumerate(sorted(online.items())):
+            for algo, rs in sorted(online.items()):
                 xs = sorted({p["online_episodes"] for r in rs for p in r["curve"]})
                 pts = [[p["success_rate"] for r in rs for p in r["curve"] if p["online_episodes"] == x] for x in xs]
                 est = [stats.interval_estimates({"a": np.array(v)})["a"]["mean"] for v in pts]
-                ax.plot(xs, [e[0] for e in est], color=f"C{i}", label=f"{algo} ({len(rs)} runs)")
-                ax.fill_between(xs, [e[1] for e in est], [e[2] for e in est], color=f"C{i}", alpha=0.2)
+                color = algo_color(algo)  # one colour per algorithm in every task's and tier's plot
+                ax.plot(xs, [e[0] for e in est], color=color, label=f"{algo} ({len(rs)} run{'s' * (len(rs) > 1)})")
+                ax.fill_between(xs, [e[1] for e in est], [e[2] for e in est], color=color, alpha=0.2)
             ax.set_xlabel("online episodes"), ax.set_ylabel("success"), ax.set_ylim(0, 1), ax.legend(fontsize=8)
-            ax.set_title(f"{env} ({tier}): learning curves, mean and 95 % interval over runs")
+            ax.set_title(f"{env} ({tier}): learning curves,\nmean and 95 % interval over runs", fontsize=10)
             save(fig, env, tier, "curves")
     return written
