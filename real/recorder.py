@@ -80,7 +80,10 @@ def to_minari(root: Path, dataset_id: str, env_id: str):
                              terminations=a["terminations"], truncations=a["truncations"])
                for i, (a, _) in enumerate(episodes) if len(a["actions"])]
     dataset = minari.create_dataset_from_buffers(dataset_id=dataset_id, buffer=buffers, env=gym.make(env_id),
+                                                 eval_env=env_id,
                                                  algorithm_name="softflow_bench.real", author="softflow-bench",
+                                                 author_email="softflow-bench@users.noreply.github.com",
+                                                 code_permalink="real/recorder.py",
                                                  description=f"episodes recorded by softflow_bench.real in {root}")
     dataset.storage.update_metadata({"softflow_real_meta": json.dumps([m for _, m in episodes])})
     return dataset
