@@ -2,8 +2,9 @@
 
 Their numbers are copied by hand from `results/leaderboard.md` (made by tools/leaderboard.py from the
 runs); a row that was remade without the README being updated, or a typo, fails here. A README table
-is one whose header reads `| algo | seeds | <cube|cut> success ...`; "paper" in that header names the
-paper tier, else it is the quick tier's.
+is one whose header starts `| algo |` and has a `<cube|cut> success ...` column, the number of runs in
+the column before it; "paper" in that column's header names the paper tier, else it is the quick
+tier's. A cell "–" says no run has finished yet: the leaderboard must not have that row either.
 """
 
 from __future__ import annotations
@@ -42,32 +43,39 @@ def leaderboard_intervals() -> dict[tuple[str, str, str], tuple[int, str]]:
     return out
 
 
-def readme_rows() -> list[tuple[str, str, str, int, str]]:
-    """(env, tier, algo, seeds, 'mean [lo, hi]') for every row of the README's results tables."""
+def readme_rows() -> list[tuple[str, str, str, int, str | None]]:
+    """(env, tier, algo, runs, 'mean [lo, hi]') for every cell of the README's results tables
+    ((…, 0, None) for a "–")."""
     lines = (ROOT / "README.md").read_text().splitlines()
     out = []
     for i, line in enumerate(lines):
-        header = re.match(r"\| algo \| (seeds|runs) \| (cube|cut) success([^|]*)\|", line)
-        if not header:
+        if not line.startswith("| algo |"):
             continue
-        env, tier = ENV_BY_WORD[header.group(2)], "paper" if "paper" in header.group(3) else "quick"
+        header = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        columns = [(j, re.match(r"(cube|cut) success", cell)) for j, cell in enumerate(header)]
+        columns = [(j, ENV_BY_WORD[m.group(1)], "paper" if "paper" in header[j] else "quick")
+                   for j, m in columns if m]
         for cells in _rows(lines, i):
-            seeds = int(re.match(r"\d+", cells[1]).group())
-            value = re.match(r"[\d.]+ \[[\d.]+, [\d.]+\]", cells[2]).group()
-            out.append((env, tier, _algo(cells[0]), seeds, value))
+            for j, env, tier in columns:
+                if cells[j] == "–":
+                    out.append((env, tier, _algo(cells[0]), 0, None))
+                    continue
+                runs = int(re.match(r"\d+", cells[j - 1]).group())
+                value = re.match(r"[\d.]+ \[[\d.]+, [\d.]+\]", cells[j]).group()
+                out.append((env, tier, _algo(cells[0]), runs, value))
     return out
 
 
 def test_readme_tables_are_found():
     envs = {(env, tier) for env, tier, *_ in readme_rows()}
-    assert {("cube_pronation", "quick"), ("scissors_tape", "quick")} <= envs
+    assert {(env, tier) for env in ("cube_pronation", "scissors_tape") for tier in ("quick", "paper")} <= envs
 
 
 def test_readme_results_match_the_leaderboard():
     board = leaderboard_intervals()
     wrong = []
-    for env, tier, algo, seeds, value in readme_rows():
-        found = board.get((env, tier, algo))
-        if found != (seeds, value):
-            wrong.append(f"{env} {tier} {algo}: README {seeds} runs {value}, leaderboard {found}")
+    for env, tier, algo, runs, value in readme_rows():
+        found = board.get((env, tier, algo), (0, None))
+        if found != (runs, value):
+            wrong.append(f"{env} {tier} {algo}: README {runs} runs {value}, leaderboard {found}")
     assert not wrong, wrong
