@@ -1,4 +1,5 @@
-"""The diagnostic tools (`noise_steering`, `imitation_error`) read real smoke runs of the CLI."""
+"""The diagnostic tools (`noise_steering`, `imitation_error`, `expert_starts`, `modes`) read real smoke runs
+of the CLI."""
 
 import json
 import subprocess
@@ -10,6 +11,7 @@ RUN = [sys.executable, "-m", "softflow_bench.run", "--env", "cube_pronation", "-
 STEERING = [sys.executable, "-m", "softflow_bench.tools.noise_steering"]
 IMITATION = [sys.executable, "-m", "softflow_bench.tools.imitation_error"]
 EXPERT_STARTS = [sys.executable, "-m", "softflow_bench.tools.expert_starts"]
+MODES = [sys.executable, "-m", "softflow_bench.tools.modes"]
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +114,35 @@ def test_expert_starts_splits_each_run_by_the_experts_outcome_from_the_same_star
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and "error:" in proc.stderr, proc.stderr
         assert not (results / "bad.md").exists()
+
+
+def test_modes_splits_every_evaluation_by_the_mode_each_episode_follows(smoke_runs, tmp_path):
+    runs, env = smoke_runs
+    run = runs["softflow"]
+    proc = subprocess.run(MODES + [str(run)], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    points = [json.loads(line)["eval"] for line in (run / "metrics.jsonl").read_text().splitlines()
+              if "eval" in json.loads(line)]
+    assert len(lines) == 2 + len(points) >= 4  # the offline point and the online ones
+    modes = [col.split(":")[0] for col in lines[0].strip("| ").split(" | ")[3:]]
+    assert modes == ["thumb_fingers", "thumb_index"]  # the cube expert's two gaits
+    for line, point in zip(lines[2:], points):
+        cells = line.strip("| ").split(" | ")
+        assert int(cells[1]) == point["online_episodes"] and float(cells[2]) == pytest.approx(point["success_rate"],
+                                                                                                abs=0.005)
+        shares = 0.0
+        for mode, cell in zip(modes, cells[3:]):
+            if cell.endswith("/ – / –"):  # no episode followed it
+                assert point[f"mode_share_{mode}"] == 0 and point[f"success_{mode}"] is None
+                continue
+            share, success, _ = (float(x) for x in cell.split(" / "))
+            shares += share
+            assert share == pytest.approx(point[f"mode_share_{mode}"], abs=0.005)
+            assert success == pytest.approx(point[f"success_{mode}"], abs=0.005)
+        assert shares == pytest.approx(1.0, abs=0.01)
+
+    for bad in ([str(tmp_path / "missing")], [str(run), str(tmp_path)]):
+        proc = subprocess.run(MODES + bad, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
+        assert proc.stdout == ""
