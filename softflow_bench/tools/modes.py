@@ -32,6 +32,8 @@ def evaluation_rows(run: Path) -> list[dict]:
     """One row per evaluation in `run`'s metrics.jsonl (see the module docstring); ValueError if it has
     none or its episodes carry no mode."""
     metrics = run / "metrics.jsonl"
+    if not run.is_dir():
+        raise ValueError(f"{run}: no such directory")
     if not metrics.is_file():
         raise ValueError(f"{run} is not a run directory (no metrics.jsonl)")
     rows = []
