@@ -237,8 +237,14 @@ def main(argv=None) -> int:
     print(f"{'loaded cached' if cached else 'wrote'} {dataset.spec.dataset_id} "
           f"({dataset.total_episodes} episodes, {dataset.total_steps} steps)")
     modes = meta["softflow_modes"].split(",")
-    print(f"expert success rate: {meta['softflow_success_rate']:.2f}  mean turns: {meta['softflow_turns_mean']:.3f}  "
-          f"modes: " + ", ".join(f"{m} x{modes.count(m)}" for m in sorted(set(modes))))
+    with reading(dataset.spec.dataset_id):
+        infos = [ep.infos for ep in dataset.iterate_episodes()]
+    successes = [bool(info["success"][-1]) for info in infos]
+    # per mode: how good a teacher each demonstrated mode is (a policy imitates its failures too)
+    per_mode = {m: [ok for ok, mode in zip(successes, modes) if mode == m] for m in sorted(set(modes))}
+    turns = f"mean turns: {meta['softflow_turns_mean']:.3f}  " if "turns" in infos[0] else ""  # the cube's
+    print(f"expert success rate: {meta['softflow_success_rate']:.2f}  {turns}"
+          f"modes: " + ", ".join(f"{m} x{len(oks)} (success {np.mean(oks):.2f})" for m, oks in per_mode.items()))
     return 0
 
 

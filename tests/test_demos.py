@@ -1,6 +1,7 @@
 """Demonstrations: a real Minari dataset through the real CLI, reproducibility, refusal of bad data."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -16,6 +17,11 @@ def test_cli_writes_a_dataset_and_reports_the_success_rate(tmp_path):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     assert f"wrote {demos.dataset_id('cube_pronation', 2, 7)}" in out.stdout
     assert "expert success rate:" in out.stdout
+    # each mode's count and success: together they make the overall rate
+    rate = float(re.search(r"expert success rate: ([\d.]+)", out.stdout).group(1))
+    parts = re.findall(r"(\w+) x(\d+) \(success ([\d.]+)\)", out.stdout)
+    assert parts and sum(int(n) for _, n, _ in parts) == 2
+    assert sum(int(n) * float(ok) for _, n, ok in parts) / 2 == pytest.approx(rate, abs=0.01)
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     assert "loaded cached" in again.stdout  # cached, not regenerated
 
