@@ -146,3 +146,52 @@ def test_modes_splits_every_evaluation_by_the_mode_each_episode_follows(smoke_ru
         proc = subprocess.run(MODES + bad, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
         assert proc.stdout == ""
+
+
+def test_outcome_returns_pools_every_evaluation_by_outcome(smoke_runs, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    runs, env = smoke_runs
+    run = runs["softflow"]
+    tool = [sys.executable, "-m", "softflow_bench.tools.outcome_returns"]
+    proc = subprocess.run(tool + [str(run), str(runs["dsrl_na"])], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    episodes = [json.loads(line) for r in (run, runs["dsrl_na"]) for f in sorted((r / "evaluations").glob("*.jsonl"))
+                for line in f.read_text().splitlines()]
+    assert f"Outcomes over {len(episodes)} evaluation episodes of 2 runs" in proc.stdout
+    for name, chosen in (("success", [e for e in episodes if e["success"]]),
+                         ("failed, object kept", [e for e in episodes if not e["success"] and not e["dropped"]]),
+                         ("failed, dropped", [e for e in episodes if e["dropped"]])):
+        row = f"| {name} | {len(chosen)} | {np.mean([e['return'] for e in chosen]):.2f} |" if chosen else f"| {name} |"
+        assert (row in proc.stdout) == bool(chosen), (name, len(chosen))
+    finals = []
+    for r in (run, runs["dsrl_na"]):
+        summary = json.loads((r / "summary.json").read_text())
+        final = [json.loads(line) for line in (r / summary["final"]["episodes_file"]).read_text().splitlines()]
+        ok, ret = np.mean([e["success"] for e in final]), np.mean([e["return"] for e in final])
+        assert f"| {r} | {ok:.2f} | {ret:.2f} | {np.mean([e['dropped'] for e in final]):.2f} |" in proc.stdout
+        finals.append((ok, ret))
+    points = [json.loads(line)["eval"]["episodes_file"] for line in (run / "metrics.jsonl").read_text().splitlines()
+              if "eval" in json.loads(line)]
+    counts = []
+    for point in points:
+        records = [json.loads(line) for line in (run / point).read_text().splitlines()]
+        ok, dropped = sum(e["success"] for e in records), sum(e["dropped"] for e in records)
+        counts.append(f"{ok} / {len(records) - ok - dropped} / {dropped}")
+    assert f"| {run} | {' → '.join(counts)} |" in proc.stdout  # the offline point first, the final last
+    (ok_a, ret_a), (ok_b, ret_b) = finals
+    apart = abs(ok_a - ok_b) >= 0.05
+    assert (f"Of {int(apart)} pairs of runs whose final success differs by 0.05 or more, the return ranks "
+            f"{int(apart and (ok_a - ok_b) * (ret_a - ret_b) < 0)} the other way round.") in proc.stdout
+
+    other_task = tmp_path / "other"
+    shutil.copytree(run, other_task)
+    config = json.loads((other_task / "config.json").read_text())
+    (other_task / "config.json").write_text(json.dumps({**config, "env": "scissors_tape"}))
+    for bad in ([str(tmp_path / "missing")], [str(run), str(other_task)], [str(run), "--evaluation", "first"]):
+        proc = subprocess.run(tool + bad, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "error:" in proc.stderr, proc.stderr
+        assert proc.stdout == ""
