@@ -2,6 +2,7 @@
 of the CLI."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -142,15 +143,17 @@ def test_modes_splits_every_evaluation_by_the_mode_each_episode_follows(smoke_ru
             assert success == pytest.approx(point[f"success_{mode}"], abs=0.005)
         assert shares == pytest.approx(1.0, abs=0.01)
 
-    for bad in ([str(tmp_path / "missing")], [str(run), str(tmp_path)]):
+    damaged = tmp_path / "damaged"  # a copy whose last evaluation file was cut off mid-line
+    shutil.copytree(run, damaged)
+    last = damaged / points[-1]["episodes_file"]
+    last.write_text(last.read_text()[:-20])
+    for bad in ([str(tmp_path / "missing")], [str(run), str(tmp_path)], [str(damaged)]):
         proc = subprocess.run(MODES + bad, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and proc.stderr.startswith("error:"), proc.stderr
         assert proc.stdout == ""
 
 
 def test_outcome_returns_pools_every_evaluation_by_outcome(smoke_runs, tmp_path):
-    import shutil
-
     import numpy as np
 
     runs, env = smoke_runs

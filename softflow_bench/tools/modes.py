@@ -14,11 +14,10 @@ success holds and the other's moves is that mode's doing, not the whole policy's
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from softflow_bench.tools import print_run_table
+from softflow_bench.tools import print_run_table, run_evaluations
 
 
 def _mean(episodes: list[dict], key: str) -> float | None:
@@ -29,19 +28,10 @@ def _mean(episodes: list[dict], key: str) -> float | None:
 
 
 def evaluation_rows(run: Path) -> list[dict]:
-    """One row per evaluation in `run`'s metrics.jsonl (see the module docstring); ValueError if it has
-    none or its episodes carry no mode."""
-    metrics = run / "metrics.jsonl"
-    if not run.is_dir():
-        raise ValueError(f"{run}: no such directory")
-    if not metrics.is_file():
-        raise ValueError(f"{run} is not a run directory (no metrics.jsonl)")
+    """One row per evaluation of `run` (see the module docstring); ValueError if it has none, its files
+    cannot be read or its episodes carry no mode."""
     rows = []
-    for line in metrics.read_text().splitlines():
-        point = json.loads(line).get("eval")
-        if not point:
-            continue
-        episodes = [json.loads(e) for e in (run / point["episodes_file"]).read_text().splitlines()]
+    for point, episodes in run_evaluations(run):
         if any("mode" not in e for e in episodes):
             raise ValueError(f"{run}: the episodes of {point['episodes_file']} carry no mode")
         row = {"run": str(run), "online_episodes": point["online_episodes"],
@@ -52,8 +42,6 @@ def evaluation_rows(run: Path) -> list[dict]:
             row["modes"][mode] = {"share": len(mine) / len(episodes), "success": _mean(mine, "success"),
                                   "q_disagreement": _mean(mine, "q_disagreement")}
         rows.append(row)
-    if not rows:
-        raise ValueError(f"{run} has no evaluation yet")
     return rows
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from softflow_bench.tools import run_evaluations
+
 OUTCOMES = ("success", "failed, object kept", "failed, dropped")
 MIN_GAP = 0.05  # success rates closer than this are not told apart by 100 episodes
 
@@ -33,21 +35,16 @@ def outcome(episode: dict) -> str:
 def run_episodes(run: Path, evaluation: str) -> tuple[str, list[list[dict]], list[dict]]:
     """(env, the episodes of each chosen evaluation in order, the final evaluation's episodes) of
     `run`; ValueError if it is not a finished run."""
-    if not (run / "summary.json").is_file():
-        raise ValueError(f"{run} is not a finished run (no summary.json)")
-
-    def read(path: Path) -> list[dict]:
-        return [json.loads(line) for line in path.read_text().splitlines()]
-
+    evaluations = run_evaluations(run)
     try:
+        final_file = json.loads((run / "summary.json").read_text())["final"]["episodes_file"]
         env = json.loads((run / "config.json").read_text())["env"]
-        final = read(run / json.loads((run / "summary.json").read_text())["final"]["episodes_file"])
-        points = [json.loads(line)["eval"]["episodes_file"] for line in (run / "metrics.jsonl").read_text().splitlines()
-                  if "eval" in json.loads(line)]
-        chosen = [final] if evaluation == "final" else [read(run / f) for f in points]
     except (OSError, KeyError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read the run in {run} ({type(exc).__name__}: {exc})") from exc
-    return env, chosen, final
+        raise ValueError(f"{run} is not a finished run ({type(exc).__name__}: {exc})") from exc
+    final = evaluations[-1][1]
+    if evaluations[-1][0]["episodes_file"] != final_file:
+        raise ValueError(f"{run}: its last evaluation is not the final one its summary names")
+    return env, [final] if evaluation == "final" else [episodes for _, episodes in evaluations], final
 
 
 def to_markdown(runs: list[Path], evaluation: str) -> str:
