@@ -26,13 +26,20 @@ def run_evaluations(run: Path) -> list[tuple[dict, list[dict]]]:
     """Every evaluation of the run in `run`, in order (the offline point first, the final one last): its
     aggregates as the learning curve logged them and its per-episode records. ValueError, naming
     the run, if it has none or its files cannot be read."""
+    from softflow_bench.tools.leaderboard import episode_records  # imports this package: not at the top
+
     if not run.is_dir():
         raise ValueError(f"{run}: no such directory")
-    try:
-        points = [json.loads(line).get("eval") for line in (run / "metrics.jsonl").read_text().splitlines()]
-        out = [(point, [json.loads(e) for e in (run / point["episodes_file"]).read_text().splitlines()])
-               for point in points if point]
-    except (OSError, KeyError, json.JSONDecodeError) as exc:
+    out = []
+    try:  # the curve as metrics.jsonl logs it, so a run still training can be read too
+        for line in (run / "metrics.jsonl").read_text().splitlines():
+            point = json.loads(line).get("eval")
+            if point:
+                records = episode_records(run, point)
+                if records is None:
+                    raise OSError(f"no episode records {point.get('episodes_file')}")
+                out.append((point, records))
+    except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read the evaluations of {run} ({type(exc).__name__}: {exc})") from exc
     if not out:
         raise ValueError(f"{run} has no evaluation yet")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from softflow_bench.tools import run_evaluations
+from softflow_bench.tools import print_run_table, run_evaluations
 
 OUTCOMES = ("success", "failed, object kept", "failed, dropped")
 MIN_GAP = 0.05  # success rates closer than this are not told apart by 100 episodes
@@ -47,11 +47,16 @@ def run_episodes(run: Path, evaluation: str) -> tuple[str, list[list[dict]], lis
     return env, [final] if evaluation == "final" else [episodes for _, episodes in evaluations], final
 
 
-def to_markdown(runs: list[Path], evaluation: str) -> str:
+def read_runs(runs: list[Path], evaluation: str) -> list[tuple[str, list[list[dict]], list[dict]]]:
+    """run_episodes of each run; ValueError if they are of more than one task."""
     per_run = [run_episodes(run, evaluation) for run in runs]
     envs = {env for env, _, _ in per_run}
     if len(envs) > 1:
         raise ValueError(f"the runs are of several tasks ({', '.join(sorted(envs))}); give one task's runs")
+    return per_run
+
+
+def to_markdown(runs: list[Path], per_run: list[tuple[str, list[list[dict]], list[dict]]], evaluation: str) -> str:
     pooled = {o: [e["return"] for _, chosen, _ in per_run for point in chosen for e in point if outcome(e) == o]
               for o in OUTCOMES}
     lines = [f"Outcomes over {sum(len(p) for _, c, _ in per_run for p in c)} evaluation episodes of {len(runs)} runs "
@@ -89,13 +94,8 @@ def main(argv=None) -> int:
     p.add_argument("--evaluation", choices=["all", "final"], default="all",
                    help="pool every evaluation point of each run (default) or only the final one")
     args = p.parse_args(argv)
-    try:
-        text = to_markdown(args.runs, args.evaluation)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(text)
-    return 0
+    return print_run_table(lambda: read_runs(args.runs, args.evaluation),
+                           lambda per_run: to_markdown(args.runs, per_run, args.evaluation))
 
 
 if __name__ == "__main__":
