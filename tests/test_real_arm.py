@@ -125,6 +125,18 @@ def _scissors_rig(server, tmp_path, episode_steps=40, stale_s=0.5, tracker=None)
     return arm, scene, env
 
 
+def _resting_arm_position(arm, arm_map, timeout_s=20.0):
+    """The arm's position (task frame) once it has stopped moving: two reads 0.2 s apart within 0.5 mm."""
+    last, deadline = arm_map.arm_q(arm.pose())[:3], time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = arm_map.arm_q(arm.pose())[:3]
+        if np.abs(now - last).max() < 5e-4:
+            return now
+        last = now
+    raise AssertionError(f"the simulated arm was still moving after {timeout_s} s (at {last})")
+
+
 def test_an_episode_through_franky_sim_moves_the_arm_inside_the_box_and_is_recorded(franky_sim, tmp_path):
     arm, scene, env = _scissors_rig(franky_sim, tmp_path)
     obs, _ = env.reset()
@@ -140,20 +152,21 @@ def test_an_episode_through_franky_sim_moves_the_arm_inside_the_box_and_is_recor
     assert truncated and info["ended_by"] is None, info
     measured = np.array(measured)
     assert measured[-1, 0] > 0.02  # the protocol moved the simulated arm ...
-    # Where the arm settles is inside the box. On its way, the simulated arm may overshoot a target
-    # that a newer one replaced: by millimetres on an idle machine, by up to 3 cm when the machine is
-    # loaded and franky-sim's 1 kHz loop runs late. Far less than an unfiltered push would go (the
-    # targets themselves are checked below).
-    settled = measured[-5:, :3]
-    assert np.all(settled <= BOX[:3, 1] + 0.015) and np.all(settled >= BOX[:3, 0] - 0.015)
-    assert np.all(measured[:, :3] <= BOX[:3, 1] + 0.05) and np.all(measured[:, :3] >= BOX[:3, 0] - 0.05)
+    # On its way the simulated arm may overshoot a target that a newer one replaced (by millimetres on
+    # an idle machine, by centimetres when the machine is loaded and franky-sim's 1 kHz loop runs
+    # late), so what is checked is where it comes to rest, on the last target (waited for, not timed),
+    # and every target it was sent (below)
+    settled = _resting_arm_position(arm, env.arm_map)
+    assert np.all(settled <= BOX[:3, 1] + 0.005) and np.all(settled >= BOX[:3, 0] - 0.005), settled
     (arrays, meta), = load_episodes(tmp_path / "eps")  # ... no target ever left the box
     targets = arrays["commands"][:, :6]
     assert np.all(targets >= BOX[:, 0] - 1e-6) and np.all(targets <= BOX[:, 1] + 1e-6)
     assert meta["ended_by"] == "time_limit" and len(arrays["actions"]) == 40
-    # the stand-in in the scissors scene follows the arm that franky-sim moved
+    # the stand-in in the scissors scene follows the arm that franky-sim moved: it was placed from a
+    # read taken during the last step, between the last two observations' reads
     stand_in = scene.env.joint_positions()[:3]
-    np.testing.assert_allclose(stand_in, measured[-1, :3], atol=0.01)
+    lo, hi = np.minimum(measured[-2, :3], measured[-1, :3]), np.maximum(measured[-2, :3], measured[-1, :3])
+    assert np.all(stand_in >= lo - 0.01) and np.all(stand_in <= hi + 0.01), (stand_in, measured[-2:, :3])
 
 
 def test_a_nan_action_never_reaches_the_arm_and_the_hand_holds(franky_sim, tmp_path):
