@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import mujoco
 import pytest
 
 from softflow_bench.config import FORMAT_VERSION
@@ -46,6 +47,8 @@ def test_leaderboard_tabulates_real_runs(tmp_path, smoke_cube_run):
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["format_version"] == FORMAT_VERSION
     committed = saved["rows"]
+    # the row keeps the libraries the run was made with
+    assert committed[0]["versions"] == summary["versions"] and committed[0]["versions"]["mujoco"] == mujoco.__version__
     stale = {**committed[0], "final": {**committed[0]["final"], "success_rate": 0.123}}
     kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0",
             "bc_steps": 3000}

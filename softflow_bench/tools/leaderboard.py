@@ -74,6 +74,9 @@ def rows(runs: Path, say=print) -> list[dict]:
             "bc_steps": s["config"]["bc_steps"],
             "git_commit": s["git_commit"][:10],
             "ran_on": _ran_on(s),
+            # the libraries' versions (python, torch, mujoco, gymnasium, numpy): a row that does not
+            # remake under today's is told apart from one that changed with the code
+            "versions": s.get("versions"),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
             "online_env_steps": s.get("online_env_steps"), "wall_time_s": s.get("wall_time_s"),
             "curve": [{k: p[k] for k in ("online_episodes", "success_rate") if k in p} for p in s["curve"]],
