@@ -120,6 +120,39 @@ def test_kill_9_then_resume_ends_with_the_same_final_metrics(tmp_path):
     assert 0 < before_kill < b["wall_time_s"]  # the time before the kill counts too
 
 
+def test_dsrl_killed_in_its_offline_stage_resumes_to_the_same_weights(tmp_path):
+    """The later stages' state (noise actor, critics and their targets, entropy temperature, every
+    optimiser and random stream) is in the checkpoint: a kill between two checkpoints of the offline
+    stage loses nothing but time."""
+    common = ["--algo", "dsrl", "--env", "cube_pronation", "--tier", "smoke", "--threads", "1", "--bc-steps", "60",
+              "--offline-steps", "80", "--checkpoint-every", "20", "--online-episodes", "2"]
+    env = _env(tmp_path)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    subprocess.run(RUN + common + ["--out", str(straight)], env=env, check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen(RUN + common + ["--out", str(resumed)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline, stage = time.time() + 300, ("bc", 0)
+    while not (stage[0] == "offline" and stage[1] > 0) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+        try:
+            state = json.loads(torch.load(resumed / "checkpoint.pt", weights_only=True)["state"])
+            stage = (state["stage"], state["stage_step"])
+        except (OSError, RuntimeError, EOFError, KeyError):
+            continue  # not written yet
+    os.kill(proc.pid, signal.SIGKILL)  # after one of the offline stage's checkpoints, before its end
+    proc.wait()
+    state = json.loads(torch.load(resumed / "checkpoint.pt", weights_only=True)["state"])
+    stage = (state["stage"], state["stage_step"])  # a later checkpoint may have landed before the kill
+    assert stage[0] == "offline" and 0 < stage[1] < 80 and not (resumed / "summary.json").exists()
+    again = subprocess.run(RUN + common + ["--out", str(resumed), "--resume"], env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0 and f"resumed at stage offline step {stage[1]}" in again.stdout, again.stderr[-2000:]
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (straight, resumed))
+    assert a["final"] == b["final"] and a["curve"] == b["curve"]
+    wa, wb = (torch.load(d / "final_policy.pt", weights_only=True)["agent"] for d in (straight, resumed))
+    assert wa.keys() == wb.keys() and [k for k in wa if not torch.equal(wa[k], wb[k])] == []
+
+
 def test_bc_checkpoint_is_cached_by_key_and_reuse_changes_nothing(tmp_path):
     common = ["--env", "cube_pronation", "--tier", "smoke", "--threads", "1"]
     env = _env(tmp_path)
