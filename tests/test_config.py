@@ -1,5 +1,7 @@
 """How a run's fields are resolved: tier budgets, per-task defaults, algorithm defaults, command line."""
 
+from pathlib import Path
+
 import pytest
 
 from softflow_bench.config import (
@@ -231,3 +233,28 @@ def test_runs_of_two_tiers_never_share_a_default_place():
     assert _resolved("--algo", "softflow", "--tier", "paper", "--seed", "3").out == \
         "results/runs/cube_pronation/softflow/paper/seed3"
     assert _resolved("--tier", "smoke", "--out", "elsewhere").out == "elsewhere"
+
+
+def test_the_bc_cache_key_holds_the_code_that_makes_stage_1(tmp_path):
+    """A cache holds the whole end-of-BC agent: one made by other code (a critic or noise actor set up
+    differently, not only another BC loss) must not be reused. Comments and docstrings do not count."""
+    import importlib
+    import shutil
+
+    from softflow_bench.bc_cache import BC_CODE_MODULES, bc_code_fingerprint, code_fingerprint
+
+    files = [Path(importlib.import_module(m).__file__) for m in BC_CODE_MODULES]
+    copies = []
+    for i, f in enumerate(files):
+        copies.append(tmp_path / f"{i}_{f.name}")
+        shutil.copy(f, copies[-1])
+    assert code_fingerprint(copies) == code_fingerprint(files)
+    agent = copies[0]
+    source = agent.read_text()
+    agent.write_text("# a comment\n" + source.replace('"""', '"""Reworded. ', 1))
+    assert code_fingerprint(copies) == code_fingerprint(files)
+    agent.write_text(source + "\nSCALE = 2.0\n")
+    assert code_fingerprint(copies) != code_fingerprint(files)
+    # what the key holds is that fingerprint over those modules and every module of the baselines
+    baselines = sorted(p for p in (Path(files[0]).parents[1] / "baselines").glob("*.py") if p.name != "__init__.py")
+    assert bc_code_fingerprint() == code_fingerprint([*files, *baselines])
