@@ -72,14 +72,20 @@ def code_fingerprint(source: str) -> bytes:
     return ast.dump(tree).encode()
 
 
+#: The modules every task's physics and spaces are built with (the hand model, the controlled joints'
+#: ranges): part of every dataset's key beside the task's and the expert's own.
+SHARED_TASK_MODULES = ("softflow_bench.hand", "softflow_bench.envs.base")
+
+
 def expert_fingerprint(env_name: str) -> str:
-    """Short hash of what defines the expert's data (its code, tuned data and the task's own
-    module, the code read as syntax trees), part of the cache key."""
+    """Short hash of what defines the expert's data (its code, tuned data, the task's own module and
+    the modules every task is built with, the code read as syntax trees), part of the cache key."""
     import hashlib
     from importlib import resources
 
     spec = _expert_spec(env_name)
-    modules = [_module(spec.module, "softflow_bench.experts"), _module(spec.task_module, "softflow_bench.envs")]
+    modules = [_module(spec.module, "softflow_bench.experts"), _module(spec.task_module, "softflow_bench.envs"),
+               *map(importlib.import_module, SHARED_TASK_MODULES)]
     parts = [code_fingerprint(Path(m.__file__).read_text()) for m in modules]
     parts += [resources.files("softflow_bench.assets").joinpath(name).read_bytes() for name in spec.assets]
     return hashlib.sha256(b"".join(parts)).hexdigest()[:8]

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,3 +72,23 @@ def test_the_dataset_key_follows_the_code_and_not_its_comments_docstrings_or_lay
     assert code_fingerprint(source) == code_fingerprint('def act(x):\n    return (x +\n            1)\n')
     assert code_fingerprint(source) != code_fingerprint('def act(x):\n    return x + 2\n')
     assert code_fingerprint('"""Module."""\nA = 1\n') == code_fingerprint("A = 1\n")
+
+
+@pytest.mark.parametrize("task", ["cube_pronation", "scissors_tape"])
+def test_every_module_of_ours_a_task_is_built_with_is_in_its_datasets_key(task):
+    """A dataset is reused by key: a module the task imports but the key leaves out (the shared base
+    env, the hand model) could change the demonstrations while their cache stays."""
+    import ast
+    import importlib
+    import inspect
+
+    from softflow_bench.demos import SHARED_TASK_MODULES, _expert_spec, _module
+
+    source = Path(_module(_expert_spec(task).task_module, "softflow_bench.envs").__file__).read_text()
+    ours = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("softflow_bench"):
+            for alias in node.names:  # `from softflow_bench import hand` names a module, not a symbol
+                imported = getattr(importlib.import_module(node.module), alias.name)
+                ours.add(imported.__name__ if inspect.ismodule(imported) else node.module)
+    assert ours and ours <= set(SHARED_TASK_MODULES), ours - set(SHARED_TASK_MODULES)
