@@ -29,13 +29,14 @@ BC_FIELDS = ("env", "seed", "demo_episodes", "demo_seed", "chunk", "flow_blocks"
              "bc_ema", "demo_noise", "auto_alpha", "alpha")
 
 
-def code_fingerprint(paths) -> str:
-    """Short hash of the files' code read as syntax trees (comments, docstrings and layout left out)."""
+def files_fingerprint(paths) -> str:
+    """Short hash of the files' code read as syntax trees (demos.code_fingerprint: comments,
+    docstrings and layout left out)."""
     import hashlib
 
-    from softflow_bench.demos import code_fingerprint as tree
+    from softflow_bench.demos import code_fingerprint
 
-    return hashlib.sha256(b"".join(tree(Path(p).read_text()) for p in paths)).hexdigest()[:16]
+    return hashlib.sha256(b"".join(code_fingerprint(Path(p).read_text()) for p in paths)).hexdigest()[:16]
 
 
 @functools.cache
@@ -47,7 +48,7 @@ def bc_code_fingerprint() -> str:
     import softflow_bench.baselines as baselines
 
     names = [*BC_CODE_MODULES, *(f"{baselines.__name__}.{m.name}" for m in pkgutil.iter_modules(baselines.__path__))]
-    return code_fingerprint(importlib.import_module(m).__file__ for m in names)
+    return files_fingerprint(importlib.import_module(m).__file__ for m in names)
 
 
 def bc_cache_path(cfg: RunConfig, device_type: str = "cpu") -> Path | None:

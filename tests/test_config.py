@@ -241,20 +241,20 @@ def test_the_bc_cache_key_holds_the_code_that_makes_stage_1(tmp_path):
     import importlib
     import shutil
 
-    from softflow_bench.bc_cache import BC_CODE_MODULES, bc_code_fingerprint, code_fingerprint
+    from softflow_bench.bc_cache import BC_CODE_MODULES, bc_code_fingerprint, files_fingerprint
 
     files = [Path(importlib.import_module(m).__file__) for m in BC_CODE_MODULES]
     copies = []
     for i, f in enumerate(files):
         copies.append(tmp_path / f"{i}_{f.name}")
         shutil.copy(f, copies[-1])
-    assert code_fingerprint(copies) == code_fingerprint(files)
+    assert files_fingerprint(copies) == files_fingerprint(files)
     agent = copies[0]
     source = agent.read_text()
     agent.write_text("# a comment\n" + source.replace('"""', '"""Reworded. ', 1))
-    assert code_fingerprint(copies) == code_fingerprint(files)
+    assert files_fingerprint(copies) == files_fingerprint(files)
     agent.write_text(source + "\nSCALE = 2.0\n")
-    assert code_fingerprint(copies) != code_fingerprint(files)
+    assert files_fingerprint(copies) != files_fingerprint(files)
     # what the key holds is that fingerprint over those modules and every module of the baselines
     baselines = sorted(p for p in (Path(files[0]).parents[1] / "baselines").glob("*.py") if p.name != "__init__.py")
-    assert bc_code_fingerprint() == code_fingerprint([*files, *baselines])
+    assert bc_code_fingerprint() == files_fingerprint([*files, *baselines])
