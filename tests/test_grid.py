@@ -89,6 +89,18 @@ def test_only_runs_whose_bc_policy_is_not_cached_yet_wait_for_the_one_that_train
     assert {k: [j["seed"] for j in v] for k, v in waiting.items()} == {"a.pt": [1, 5]}
 
 
+def test_a_run_that_only_reads_a_bc_cache_is_not_waited_for_as_its_producer():
+    """DSRL reads bc_diffusion's cache but does not write it: listed first, it must not hold back the
+    runs that write that cache; alone, it starts at once (and trains stage 1 itself)."""
+    from softflow_bench.tools.grid import bc_order
+
+    jobs = [{"seed": 0, "bc_key": "d.pt", "writes": False}, {"seed": 1, "bc_key": "d.pt", "writes": True},
+            {"seed": 2, "bc_key": "d.pt", "writes": True}, {"seed": 3, "bc_key": "e.pt", "writes": False}]
+    first, waiting = bc_order(jobs)
+    assert [j["seed"] for j in first] == [1, 3]
+    assert {k: [j["seed"] for j in v] for k, v in waiting.items()} == {"d.pt": [0, 2]}
+
+
 def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(tmp_path):
     """Two grids over the same storage (or a run started by hand) may finish a run the other has
     queued: the queued task then reads its result instead of starting it again."""

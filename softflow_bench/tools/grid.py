@@ -83,15 +83,21 @@ def stale_fields(out: Path, env: str, algo: str, seed: int, tier: str, extra: li
 
 def bc_order(jobs: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
     """The runs to start now, and those waiting for another's BC policy by its cache path (`bc_key`):
-    a run whose BC policy is not cached yet waits for the first run that trains it, so it is trained
-    once; runs with no BC to share (`bc_key` None: cached already, or no demonstrations) start at once."""
-    first, producers, waiting = [], set(), {}
+    a run whose BC policy is not cached yet waits for the first run that trains and caches it (`writes`),
+    so it is trained once. A run that only reads that cache (DSRL reads bc_diffusion's) is never waited
+    for, as it does not write it; with no writer in the grid, every such run starts at once and trains
+    stage 1 itself. Runs with no BC to share (`bc_key` None: cached already, or no demonstrations)
+    start at once."""
+    producer = {}
     for job in jobs:
-        if job["bc_key"] is not None and job["bc_key"] in producers:
+        if job["bc_key"] is not None and job.get("writes", True):
+            producer.setdefault(job["bc_key"], id(job))
+    first, waiting = [], {}
+    for job in jobs:
+        if job["bc_key"] in producer and producer[job["bc_key"]] != id(job):
             waiting.setdefault(job["bc_key"], []).append(job)
         else:
             first.append(job)
-            producers.add(job["bc_key"])
     return first, waiting
 
 
@@ -161,8 +167,9 @@ def main(argv=None) -> int:
                 except ConfigError as exc:
                     print(f"error: {env}/{algo}/seed{seed}: {exc}", file=sys.stderr)
                     return 2
-                bc = bc_source_cache_path(cfg) or bc_cache_path(cfg)  # None: no demonstrations, no BC
-                jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out),
+                source = bc_source_cache_path(cfg)  # another algorithm's cache this run reads, not writes
+                bc = source or bc_cache_path(cfg)  # None: no demonstrations, no BC
+                jobs.append({"env": env, "algo": algo, "seed": seed, "out": str(out), "writes": source is None,
                              "bc_key": str(bc) if bc is not None and not bc.exists() else None})
     for out, changed in stale:
         if args.rerun_stale:
@@ -197,7 +204,8 @@ def main(argv=None) -> int:
             except Exception as exc:  # the task's own error, after its retries, or a lost worker
                 failures.append((job, str(getattr(exc, "cause", None) or exc).strip().splitlines()[-1]))
             bar.update(1)
-            for follower in waiting.pop(job["bc_key"], []):  # its BC cache is there now (or never will be)
+            # its BC cache is there now (or never will be); only a writer has followers
+            for follower in waiting.pop(job["bc_key"], []) if job["writes"] else []:
                 pending[submit(follower)] = follower
     ray.shutdown()
     for job, why in failures:
