@@ -3,6 +3,9 @@ summary (summary.json), written the same way by a simulated run and by a real fi
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -16,6 +19,32 @@ import torch
 import softflow_bench
 from softflow_bench.config import FORMAT_VERSION, RunConfig, saved_form
 
+#: The packages whose code computes a run: every one but the tools (which read runs) and the real
+#: hand's drivers (whose runs no code remakes).
+RUN_CODE_PACKAGES = ("softflow_bench", "softflow_bench.experts", "softflow_bench.envs", "softflow_bench.baselines",
+                     "softflow_bench.assets")
+
+
+def run_code_files() -> list[Path]:
+    """The files a run's code fingerprint is made of: the modules of RUN_CODE_PACKAGES and the
+    tasks' data files (the cube's gaits), in a fixed order."""
+    files = []
+    for package in RUN_CODE_PACKAGES:
+        folder = Path(importlib.util.find_spec(package).submodule_search_locations[0])
+        files += sorted(p for p in folder.iterdir() if p.suffix in (".py", ".json", ".xml"))
+    return files
+
+
+@functools.cache
+def run_code_fingerprint() -> str:
+    """Short hash of the code that computes a run (modules as syntax trees: comments, docstrings and
+    layout left out; data files byte for byte). A run resumed under another fingerprint would be made
+    by two versions of the code and remade by neither, so run.py refuses that resume."""
+    from softflow_bench.demos import code_fingerprint
+
+    parts = [code_fingerprint(p.read_text()) if p.suffix == ".py" else p.read_bytes() for p in run_code_files()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+
 
 def provenance() -> dict:
     try:
@@ -27,7 +56,7 @@ def provenance() -> dict:
     commit = commit or os.environ.get("SOFTFLOW_BENCH_GIT_COMMIT", "unknown")
     import mujoco
 
-    return {"git_commit": commit, "versions": {
+    return {"git_commit": commit, "code": run_code_fingerprint(), "versions": {
         "softflow_bench": softflow_bench.__version__, "python": platform.python_version(),
         "torch": torch.__version__, "mujoco": mujoco.__version__, "gymnasium": gym.__version__,
         "numpy": np.__version__}, "machine": {

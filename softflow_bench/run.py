@@ -34,7 +34,7 @@ from softflow_bench.config import (
 )
 from softflow_bench.envs import ENV_IDS
 from softflow_bench.offline import demonstrations, mode_classifier, offline_chunks
-from softflow_bench.records import provenance, write_summary
+from softflow_bench.records import provenance, run_code_fingerprint, write_summary
 
 
 def demos_envs() -> tuple[str, ...]:
@@ -101,6 +101,23 @@ def differs_from_finished(out: Path, argv: list[str]) -> list[str]:
         return [f"a config this version cannot compare ({type(exc).__name__}: {exc})"]
 
 
+def started_code(out: Path) -> dict | None:
+    """The run's provenance.json (its commit and code fingerprint), or None where it kept none (a run
+    from before code fingerprints were recorded, whose code cannot be compared)."""
+    try:
+        origin = json.loads((out / "provenance.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return origin if isinstance(origin, dict) and isinstance(origin.get("code"), str) else None
+
+
+def started_by_other_code(out: Path) -> bool:
+    """Whether the run in `out` was started by code other than this checkout's (by the code
+    fingerprint its provenance.json keeps; False where it kept none)."""
+    started_with = started_code(out)
+    return started_with is not None and started_with["code"] != run_code_fingerprint()
+
+
 def validated(argv=None) -> tuple[RunConfig, str]:
     """The run a command line asks for, checked in full before anything is written: its resolved
     config and Gymnasium id. Raises ConfigError (argparse itself exits on malformed flags)."""
@@ -124,6 +141,11 @@ def validated(argv=None) -> tuple[RunConfig, str]:
         changed = changed_on_resume(saved, cfg)
         if changed:
             raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
+        if started_by_other_code(out):
+            commit = str(started_code(out).get("git_commit"))[:10]
+            raise ConfigError(f"--resume: the run in {out} was started by other code than this checkout's (commit "
+                              f"{commit}); resumed here it would be made by two versions and remade by neither: "
+                              f"resume it from a checkout of that commit, or start it again in a new --out")
         made_on, here = checkpoint_device(out / "checkpoint.pt"), run_device(cfg.device).type
         if made_on != here:  # its random generator's state only fits a generator of that device
             raise ConfigError(f"--resume: the run in {out} was trained on {made_on}, this one would run on "

@@ -112,3 +112,29 @@ def test_a_run_finished_after_the_grid_listed_it_is_taken_as_it_is(tmp_path):
     assert one_run("cube_pronation", "bc_flow", 0, "smoke", str(out), []) == {"success_rate": 0.25}
     assert sorted(p.name for p in out.parent.iterdir()) == ["seed0"]  # nothing run, no log begun
 
+
+
+def test_an_interrupted_run_started_by_other_code_is_listed_stale_not_resumed(tmp_path, capsys):
+    """run.py refuses to resume a run started by other code; the grid lists such a run as stale and
+    skips it, and --rerun-stale's set_aside moves it, whole, under its starting commit."""
+    from softflow_bench.config import run_place, saved_form
+    from softflow_bench.records import provenance
+    from softflow_bench.run import validated
+    from softflow_bench.tools.grid import main, set_aside
+
+    out = tmp_path / run_place("cube_pronation", "sac_chunked", 0, "smoke")
+    out.mkdir(parents=True)
+    argv = ["--algo", "sac_chunked", "--env", "cube_pronation", "--tier", "smoke", "--seed", "0", "--threads", "1",
+            "--out", str(out)]
+    (out / "config.json").write_text(json.dumps(saved_form(validated(argv)[0])))
+    import torch
+
+    torch.save({"device": "cpu"}, out / "checkpoint.pt")
+    (out / "provenance.json").write_text(json.dumps({**provenance(), "git_commit": "0123456789ab", "code": "another"}))
+    grid = ["--envs", "cube_pronation", "--algos", "sac_chunked", "--tier", "smoke", "--storage", str(tmp_path)]
+    assert main(grid) == 0
+    said = capsys.readouterr().out
+    assert "made with other code than today's; skipped" in said and "0 runs to do" in said
+    assert (out / "checkpoint.pt").exists()
+    moved = set_aside(out)
+    assert moved == out.parent / "earlier" / "seed0-0123456789" and (moved / "checkpoint.pt").exists()

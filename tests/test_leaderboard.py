@@ -47,8 +47,11 @@ def test_leaderboard_tabulates_real_runs(tmp_path, smoke_cube_run):
     saved = json.loads(out.with_suffix(".json").read_text())
     assert saved["format_version"] == FORMAT_VERSION
     committed = saved["rows"]
-    # the row keeps the libraries the run was made with
+    # the row keeps the libraries and the code the run was made with
     assert committed[0]["versions"] == summary["versions"] and committed[0]["versions"]["mujoco"] == mujoco.__version__
+    from softflow_bench.records import run_code_fingerprint
+
+    assert committed[0]["code"] == summary["code"] == run_code_fingerprint()
     stale = {**committed[0], "final": {**committed[0]["final"], "success_rate": 0.123}}
     kept = {**committed[0], "env": "scissors_tape", "algo": "sac", "tier": "quick", "git_commit": "0ldc0mm1t0",
             "bc_steps": 3000}

@@ -222,6 +222,53 @@ def test_a_run_is_resumed_only_on_the_device_type_it_was_trained_on(tmp_path):
         validated(argv + ["--resume", "--device", "cpu"])
 
 
+def test_a_run_started_by_other_code_is_not_resumed(tmp_path):
+    """Resumed under other code, a run would be made by two versions and remade by neither: refused by
+    the code fingerprint its provenance.json keeps, naming the commit it started from, changing
+    nothing. A run that kept no fingerprint (made before they were recorded) resumes as before."""
+    from softflow_bench.config import ConfigError, saved_form
+    from softflow_bench.records import provenance
+    from softflow_bench.run import validated
+
+    argv = ["--algo", "softflow", "--env", "cube_pronation", "--tier", "smoke", "--out", str(tmp_path),
+            "--resume", "--device", "cpu"]
+    (tmp_path / "config.json").write_text(json.dumps(saved_form(validated(argv[:-3])[0])))
+    torch.save({"device": "cpu"}, tmp_path / "checkpoint.pt")
+    origin = provenance()
+    (tmp_path / "provenance.json").write_text(json.dumps(origin))
+    assert validated(argv)[0].resume  # started by this checkout's code
+    (tmp_path / "provenance.json").write_text(json.dumps({**origin, "git_commit": "0123456789abcdef",
+                                                          "code": "another"}))
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir())
+    with pytest.raises(ConfigError, match="started by other code than this checkout's \\(commit 0123456789\\)"):
+        validated(argv)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in tmp_path.iterdir()) == before
+    (tmp_path / "provenance.json").write_text(json.dumps({k: v for k, v in origin.items() if k != "code"}))
+    assert validated(argv)[0].resume
+
+
+def test_every_module_of_ours_a_run_imports_is_in_its_code_fingerprint():
+    """A module a run computes with but the fingerprint leaves out could change under a resumed run
+    unseen. Every module of ours loaded by a run's code (every algorithm and task) but the tools and
+    the real hand's drivers must be among the fingerprinted files (policy families are imported by name
+    when a run builds its agent, so the probe imports each)."""
+    probe = ("import sys, softflow_bench.run, softflow_bench.learner, softflow_bench.envs, softflow_bench.experts;"
+             "import importlib, softflow_bench.demos; from softflow_bench.policies import POLICY_FAMILIES;"
+             "[importlib.import_module(m) for m in POLICY_FAMILIES.values()];"
+             "import gymnasium as gym; [gym.make(i).close() for i in softflow_bench.envs.ENV_IDS.values()];"
+             "print('\\n'.join(m.__file__ for n, m in list(sys.modules.items()) if n.startswith('softflow_bench')"
+             " and getattr(m, '__file__', None)))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            timeout=300).stdout.split()
+    from pathlib import Path
+
+    from softflow_bench.records import run_code_files
+
+    ours = {Path(f).resolve() for f in loaded} - {p.resolve() for p in run_code_files()}
+    left_out = {str(p) for p in ours if p.parent.name not in ("tools", "real")}
+    assert len(loaded) > 20 and not left_out, left_out
+
+
 @pytest.mark.parametrize("module", ["softflow_bench.run", "softflow_bench.tools.grid", "softflow_bench.tools.sweep",
                                     "softflow_bench.tools.evaluate", "softflow_bench.tools.tune_temperature",
                                     "softflow_bench.tools.leaderboard", "softflow_bench.tools.paired",

@@ -16,7 +16,8 @@ Every run is checked before the first starts. Arguments after `--` go to every r
 failures, each with its log, and exit 1 if there were any.
 
 A finished run that today's defaults (and the given arguments) would no longer make, say after a
-family's temperature was chosen, is listed and skipped; with --rerun-stale it is moved, whole, to
+family's temperature was chosen, or an interrupted one started by other code than this checkout's
+(which run.py will not resume), is listed and skipped; with --rerun-stale it is moved, whole, to
 earlier/seed<N>-<its commit> beside it (where the leaderboard does not look; nothing
 is deleted) and made again.
 """
@@ -102,8 +103,13 @@ def bc_order(jobs: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
 
 
 def set_aside(out: Path) -> Path:
-    """Move a stale run (and its log) to <algo>/earlier/seed<N>-<commit>; returns where it went."""
-    commit = json.loads((out / "summary.json").read_text()).get("git_commit", "unknown")[:10]
+    """Move a stale run, finished or interrupted, (and its log) to <algo>/earlier/seed<N>-<commit>;
+    returns where it went."""
+    record = out / "summary.json" if (out / "summary.json").exists() else out / "provenance.json"
+    try:
+        commit = json.loads(record.read_text()).get("git_commit", "unknown")[:10]
+    except (OSError, json.JSONDecodeError, AttributeError):
+        commit = "unknown"
     target = out.parent / "earlier" / f"{out.name}-{commit}"
     n = 1
     while target.exists():  # two stale runs of one commit: keep both
@@ -139,7 +145,7 @@ def main(argv=None) -> int:
               "(scripts/setup.sh installs it)", file=sys.stderr)
         return 2
     from softflow_bench.bc_cache import bc_cache_path, bc_source_cache_path
-    from softflow_bench.run import validated
+    from softflow_bench.run import started_by_other_code, validated
 
     try:
         grid_seeds = seeds(args.seeds)
@@ -160,6 +166,11 @@ def main(argv=None) -> int:
                         if not args.rerun_stale:
                             continue
                         # checked as a fresh run: `out` is moved aside only once every run has passed
+                        run_argv = run_args(env, algo, seed, args.tier, out.parent / f"{out.name}-rerun", extra)
+                    elif (out / "checkpoint.pt").exists() and started_by_other_code(out):
+                        stale.append((out, ["code"]))  # interrupted; run.py will not resume it here
+                        if not args.rerun_stale:
+                            continue
                         run_argv = run_args(env, algo, seed, args.tier, out.parent / f"{out.name}-rerun", extra)
                     else:
                         run_argv = run_args(env, algo, seed, args.tier, out, extra)

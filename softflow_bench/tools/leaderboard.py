@@ -77,6 +77,9 @@ def rows(runs: Path, say=print) -> list[dict]:
             # the libraries' versions (python, torch, mujoco, gymnasium, numpy): a row that does not
             # remake under today's is told apart from one that changed with the code
             "versions": s.get("versions"),
+            # the fingerprint of the code that computed it (runs from before it was recorded have none):
+            # whether today's code is the row's is one comparison (records.run_code_fingerprint)
+            **({"code": s["code"]} if s.get("code") else {}),
             "online_episodes": s["online_episodes"], "before": before, "final": s["final"],
             "online_env_steps": s.get("online_env_steps"), "wall_time_s": s.get("wall_time_s"),
             "curve": [{k: p[k] for k in ("online_episodes", "success_rate") if k in p} for p in s["curve"]],
