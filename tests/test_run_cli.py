@@ -272,7 +272,8 @@ def test_every_module_of_ours_a_run_imports_is_in_its_code_fingerprint():
 @pytest.mark.parametrize("module", ["softflow_bench.run", "softflow_bench.tools.grid", "softflow_bench.tools.sweep",
                                     "softflow_bench.tools.evaluate", "softflow_bench.tools.tune_temperature",
                                     "softflow_bench.tools.leaderboard", "softflow_bench.tools.paired",
-                                    "softflow_bench.tools.expert_starts", "softflow_bench.tools.imitation_error"])
+                                    "softflow_bench.tools.expert_starts", "softflow_bench.tools.imitation_error",
+                                    "softflow_bench.tools.remake"])
 def test_every_command_prints_its_help(module):
     # each flag's help comes from prose (RunConfig's field docstrings): a literal % once crashed argparse
     proc = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
