@@ -42,6 +42,10 @@ def test_a_run_remakes_its_own_row_and_a_changed_row_is_told_apart(smoke_cube_ru
     so_far = subprocess.run(REMAKE + [str(training), "--table", str(tmp_path / "t.json")], env=env,
                             capture_output=True, text=True, timeout=300)
     assert so_far.returncode == 0 and "| so far |" in so_far.stdout
+    (training / "metrics.jsonl").unlink()  # started, not evaluated yet
+    started = subprocess.run(REMAKE + [str(training), "--table", str(tmp_path / "t.json")], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0 and f"| 0 of {len(row['curve'])} |" in started.stdout
 
     missing = subprocess.run(REMAKE + [str(run), "--table", str(_table(tmp_path / "m.json", [{**row, "seed": 7}]))],
                              env=env, capture_output=True, text=True, timeout=300)

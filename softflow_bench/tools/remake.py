@@ -49,21 +49,23 @@ def compare(run: Path, table: list[dict]) -> dict:
     row = next((r for r in table if (r["env"], r["algo"], r["seed"], r["tier"]) == key), None)
     if row is None:
         raise ValueError(f"the table has no row for {run} ({'/'.join(map(str, key))})")
-    evaluations = run_evaluations(run)
-    summary_path = run / "summary.json"
-    finished = summary_path.exists()
+    evaluations = run_evaluations(run, none_yet_ok=True)
+    finished = (run / "summary.json").exists()
     differs = []
-    if "config" in row:
-        differs += [f"config {k}" for k in sorted(set(row["config"]) | set(config))
-                    if k not in (*BOOKKEEPING, "env_id") and row["config"].get(k) != config.get(k)]
+    if "config" in row:  # the fields the row recorded (a field added since is judged by its effect)
+        differs += [f"config {k}" for k in sorted(row["config"])
+                    if k not in BOOKKEEPING and row["config"][k] != config.get(k)]
     curve = [{k: p[k] for k in ("online_episodes", "success_rate")} for p, _ in evaluations]
     first = next((p for p, row_p in zip(curve, row["curve"]) if p != row_p), None)
     if first is not None:  # where the two runs part, in the order they were made
         differs.append(f"curve from {first['online_episodes']} online episodes")
     offline = next(((p, r) for p, r in evaluations if p["online_episodes"] == 0), None)
-    out = {"run": str(run), "row's commit": row["git_commit"],
-           "run's commit": json.loads((run / "provenance.json").read_text()).get("git_commit", "")[:10]
-           if (run / "provenance.json").exists() else "", "evaluations": f"{len(evaluations)} of {len(row['curve'])}"}
+    try:
+        commit = str(json.loads((run / "provenance.json").read_text()).get("git_commit"))[:10]
+    except (OSError, json.JSONDecodeError, AttributeError):
+        commit = "–"  # a run from before provenance.json, or one whose record is damaged
+    out = {"run": str(run), "row's commit": row["git_commit"], "run's commit": commit,
+           "evaluations": f"{len(evaluations)} of {len(row['curve'])}"}
     for name, row_point, row_episodes, got in (
             ("offline", row.get("before"), row.get("before_episodes"), offline),
             ("final", row.get("final"), row.get("final_episodes"), evaluations[-1] if finished else None)):
