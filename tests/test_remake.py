@@ -36,6 +36,14 @@ def test_a_run_remakes_its_own_row_and_a_changed_row_is_told_apart(smoke_cube_ru
     assert "final episodes" in other.stdout and "final success_rate" in other.stdout
     assert f"| {n - 1} of {n} | no |" in other.stdout
 
+    # a field the algorithm reads is a different run; one it never reads (a flow's denoiser steps) is not
+    read = {**row, "config": {**row["config"], "gamma": 0.5}}
+    unread = {**row, "config": {**row["config"], "diffusion_steps": row["config"]["diffusion_steps"] + 1}}
+    for table, code in ((read, 1), (unread, 0)):
+        got = subprocess.run(REMAKE + [str(run), "--table", str(_table(tmp_path / "c.json", [table]))], env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert got.returncode == code and ("config gamma" in got.stdout) == (code == 1), got.stdout
+
     training = tmp_path / "training"  # a run still training: its summary not written yet
     shutil.copytree(run, training)
     (training / "summary.json").unlink()

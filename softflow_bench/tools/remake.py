@@ -39,7 +39,7 @@ def metrics_differ(row_point: dict, point: dict) -> list[str]:
 def compare(run: Path, table: list[dict]) -> dict:
     """What of `run` matches its row in `table`. ValueError, naming the run, if it cannot be read or
     the table has no row for it."""
-    from softflow_bench.config import BOOKKEEPING
+    from softflow_bench.config import BOOKKEEPING, unread_fields
 
     try:
         config = json.loads((run / "config.json").read_text())
@@ -53,8 +53,9 @@ def compare(run: Path, table: list[dict]) -> dict:
     finished = (run / "summary.json").exists()
     differs = []
     if "config" in row:  # the fields the row recorded (a field added since is judged by its effect)
+        ignored = {*BOOKKEEPING, *unread_fields(row["algo"])}  # as --resume judges a config (run.py)
         differs += [f"config {k}" for k in sorted(row["config"])
-                    if k not in BOOKKEEPING and row["config"][k] != config.get(k)]
+                    if k not in ignored and row["config"][k] != config.get(k)]
     curve = [{k: p[k] for k in ("online_episodes", "success_rate")} for p, _ in evaluations]
     first = next((p for p, row_p in zip(curve, row["curve"]) if p != row_p), None)
     if first is not None:  # where the two runs part, in the order they were made
