@@ -109,8 +109,11 @@ def final_episodes(run: Path, summary: dict, point: dict | None = None) -> dict[
     """{evaluation episode seed: success} of the run's final evaluation (or of `point`, another
     evaluation of its curve), where it kept its episodes."""
     records = episode_records(run, point if point is not None else summary.get("final"))
-    if records is None:
-        return None
+    return None if records is None else episode_successes(records)
+
+
+def episode_successes(records: list[dict]) -> dict[str, float]:
+    """{evaluation episode seed: success} of an evaluation's episode records (as the table keeps them)."""
     return {str(r["seed"]): float(r["success"]) for r in records if r["success"] is not None}
 
 

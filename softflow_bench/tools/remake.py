@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def alike(row_episodes: dict | None, records: list[dict]) -> tuple[int, int] | None:
     """(episodes ending as the row's did, the row's episodes), or None where the row kept none."""
+    from softflow_bench.tools.leaderboard import episode_successes
+
     if row_episodes is None:
         return None
-    mine = {str(r["seed"]): float(r["success"]) for r in records if r["success"] is not None}
+    mine = episode_successes(records)
     return sum(mine.get(seed) == success for seed, success in row_episodes.items()), len(row_episodes)
 
 
