@@ -13,7 +13,7 @@ simulator serving libfranka's protocol on the loopback address, started here) as
 The checkpoint's own config is used (same policy, critic, chunk, N, temperature); replay mixes the
 task's simulated demonstrations with the new real episodes, as in stage 4. Checkpoints and the
 replay buffer are written after every episode and every episode is recorded (real/recorder.py), so
-`--resume` continues after an interruption. Ctrl-C is an emergency stop: torque off, the episode in
+`--resume` continues after an interruption (under the code that started it, as run.py's). Ctrl-C is an emergency stop: torque off, the episode in
 progress saved, exit code 130.
 """
 
@@ -93,6 +93,13 @@ def main(argv=None) -> int:
         return fail(f"{out} already holds a run; pass --resume to continue it")
     if args.resume and not (out / "checkpoint.pt").exists():
         return fail(f"--resume: no checkpoint in {out}")
+    if args.resume:
+        from softflow_bench.run import refuse_resume_by_other_code
+
+        try:
+            refuse_resume_by_other_code(out)
+        except ConfigError as exc:
+            return fail(str(exc))
 
     from softflow_bench.learner import Learner
     from softflow_bench.offline import offline_chunks
@@ -104,6 +111,10 @@ def main(argv=None) -> int:
                               final_eval_episodes=args.eval_episodes, eval_every=episodes,
                               out=str(out), resume=args.resume, video=False)
     out.mkdir(parents=True, exist_ok=True)
+    # the code that fine-tunes (the checkpoint keeps its own run's); a resumed run keeps its start's
+    started_with = out / "provenance.json"
+    if not (args.resume and started_with.exists()):
+        started_with.write_text(json.dumps(provenance(), indent=1))
     (out / "config.json").write_text(json.dumps({**saved_form(cfg), "checkpoint": str(args.checkpoint),
                                                  "twin": args.twin, "hand_config": hc,
                                                  "episode_steps": args.episode_steps,
@@ -144,7 +155,7 @@ def main(argv=None) -> int:
             close()
     if watchdog.trips:
         print(f"warning: the watchdog disabled torque {watchdog.trips} times (commands stopped arriving in time)")
-    origin = provenance()  # the code that ran this fine-tuning (the checkpoint keeps its own run's)
+    origin = json.loads(started_with.read_text())
     final = write_summary(out, cfg, f"real:{args.task}", origin, state, task=args.task, twin=args.twin,
                           checkpoint=str(args.checkpoint))["final"]
     print("final: " + ", ".join(f"{k} {v:.3f}" for k, v in final.items() if isinstance(v, float)))

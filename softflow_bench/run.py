@@ -118,6 +118,17 @@ def started_by_other_code(out: Path) -> bool:
     return started_with is not None and started_with["code"] != run_code_fingerprint()
 
 
+def refuse_resume_by_other_code(out: Path) -> None:
+    """Raise ConfigError where the run in `out` was started by other code than this checkout's:
+    resumed here it would be made by two versions and remade by neither."""
+    started_with = started_code(out)
+    if started_with is not None and started_with["code"] != run_code_fingerprint():
+        commit = str(started_with.get("git_commit"))[:10]
+        raise ConfigError(f"--resume: the run in {out} was started by other code than this checkout's (commit "
+                          f"{commit}); resumed here it would be made by two versions and remade by neither: "
+                          f"resume it from a checkout of that commit, or start it again in a new --out")
+
+
 def validated(argv=None) -> tuple[RunConfig, str]:
     """The run a command line asks for, checked in full before anything is written: its resolved
     config and Gymnasium id. Raises ConfigError (argparse itself exits on malformed flags)."""
@@ -141,11 +152,7 @@ def validated(argv=None) -> tuple[RunConfig, str]:
         changed = changed_on_resume(saved, cfg)
         if changed:
             raise ConfigError(f"--resume with a different config than the run in {out}: {', '.join(changed)}")
-        if started_by_other_code(out):
-            commit = str(started_code(out).get("git_commit"))[:10]
-            raise ConfigError(f"--resume: the run in {out} was started by other code than this checkout's (commit "
-                              f"{commit}); resumed here it would be made by two versions and remade by neither: "
-                              f"resume it from a checkout of that commit, or start it again in a new --out")
+        refuse_resume_by_other_code(out)
         made_on, here = checkpoint_device(out / "checkpoint.pt"), run_device(cfg.device).type
         if made_on != here:  # its random generator's state only fits a generator of that device
             raise ConfigError(f"--resume: the run in {out} was trained on {made_on}, this one would run on "

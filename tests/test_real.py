@@ -200,15 +200,35 @@ def test_finetune_on_the_twin_records_episodes_and_resumes_after_kill_9(sim_chec
     proc.wait()
     recorded = len(load_episodes(out / "episodes"))
     assert not (out / "summary.json").exists() and recorded >= 1
+    started = json.loads((out / "provenance.json").read_text())  # written when the fine-tuning starts
     proc = subprocess.run(cmd + ["--resume"], env=cli_env(root), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads((out / "summary.json").read_text())["online_episodes"] == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["online_episodes"] == 4 and summary["code"] == started["code"]
     episodes = load_episodes(out / "episodes")
     assert len(episodes) >= 5  # 4 online + 1 evaluation, each written as it ended, none lost
     assert all(m["label"] is not None and len(a["actions"]) == m["steps"] for a, m in episodes)
     os.environ["MINARI_DATASETS_PATH"] = str(tmp_path / "minari_real")
     dataset = to_minari(out / "episodes", "softflow/real-twin-test-v0", "softflow_bench/CubePronation-v0")
     assert dataset.total_episodes == len(episodes)
+
+
+def test_finetune_started_by_other_code_is_not_resumed(sim_checkpoint, tmp_path):
+    """Resumed under other code, a fine-tuning would be made by two versions: refused, naming the
+    commit it started from, before anything in its directory changes."""
+    root, ckpt = sim_checkpoint
+    config = tmp_path / "hand.yaml"
+    config.write_text("{}\n")
+    out = tmp_path / "twin"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"an interrupted fine-tuning's checkpoint")
+    (out / "provenance.json").write_text(json.dumps({"git_commit": "0123456789abcdef", "code": "another"}))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc = subprocess.run(FINETUNE + ["--checkpoint", str(ckpt), "--hand-config", str(config), "--out", str(out),
+                                      "--resume"], env=cli_env(root), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "started by other code than this checkout's (commit 0123456789)" in proc.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_ctrl_c_is_an_emergency_stop_that_still_saves_the_episode(sim_checkpoint, tmp_path):
