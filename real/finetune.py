@@ -13,8 +13,8 @@ simulator serving libfranka's protocol on the loopback address, started here) as
 The checkpoint's own config is used (same policy, critic, chunk, N, temperature); replay mixes the
 task's simulated demonstrations with the new real episodes, as in stage 4. Checkpoints and the
 replay buffer are written after every episode and every episode is recorded (real/recorder.py), so
-`--resume` continues after an interruption (under the code that started it, as run.py's). Ctrl-C is an emergency stop: torque off, the episode in
-progress saved, exit code 130.
+`--resume` continues after an interruption (under the code that started it, as run.py's). Ctrl-C
+is an emergency stop: torque off, the episode in progress saved, exit code 130.
 """
 
 from __future__ import annotations
