@@ -111,19 +111,19 @@ def started_code(out: Path) -> dict | None:
     return origin if isinstance(origin, dict) and isinstance(origin.get("code"), str) else None
 
 
-def started_by_other_code(out: Path) -> bool:
-    """Whether the run in `out` was started by code other than this checkout's (by the code
-    fingerprint its provenance.json keeps; False where it kept none)."""
+def started_by_other_code(out: Path) -> dict | None:
+    """The provenance.json of the run in `out` where code other than this checkout's started it (by
+    the code fingerprint it keeps); None where this code did, or where it kept no fingerprint."""
     started_with = started_code(out)
-    return started_with is not None and started_with["code"] != run_code_fingerprint()
+    return started_with if started_with is not None and started_with["code"] != run_code_fingerprint() else None
 
 
 def refuse_resume_by_other_code(out: Path) -> None:
     """Raise ConfigError where the run in `out` was started by other code than this checkout's:
     resumed here it would be made by two versions and remade by neither."""
-    started_with = started_code(out)
-    if started_with is not None and started_with["code"] != run_code_fingerprint():
-        commit = str(started_with.get("git_commit"))[:10]
+    other = started_by_other_code(out)
+    if other is not None:
+        commit = str(other.get("git_commit"))[:10]
         raise ConfigError(f"--resume: the run in {out} was started by other code than this checkout's (commit "
                           f"{commit}); resumed here it would be made by two versions and remade by neither: "
                           f"resume it from a checkout of that commit, or start it again in a new --out")
